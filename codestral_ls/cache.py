@@ -1,0 +1,100 @@
+"""Answers we already paid for: an exact cache and typed-ahead reuse.
+
+The exact cache is keyed on everything that decides the model's answer, hashed: the model,
+the sampling parameters, and the prompt and suffix actually sent. A changed suffix is a
+different key, so a stale answer is never served for a changed file. It is a bounded LRU with
+a TTL (cachetools), so memory stays flat over a day of typing.
+
+Typed-ahead reuse covers the most common next request: the user types the characters that
+the completion on screen predicted. The rest of that completion is still right, so it is
+answered from memory, with no request and no wait.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+
+from codestral_ls.mistral_api import FimRequest
+
+#: How much of the prompt before a completion must still match for typed-ahead reuse.
+_ANCHOR_CHARS = 400
+
+
+def cache_key(request: FimRequest, mode: str, max_lines: int) -> str:
+    """A digest of everything that decides the answer we show for ``request``."""
+    fields = request.body(stream=False)
+    fields["__shape__"] = [mode, max_lines]
+    digest = hashlib.blake2b(
+        json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+        digest_size=20,
+    )
+    return digest.hexdigest()
+
+
+class CompletionCache:
+    """A bounded LRU with expiry. ``""`` is a valid cached answer: "the model had nothing"."""
+
+    def __init__(
+        self, maxsize: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._entries: TTLCache[str, str] | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl, timer=clock) if maxsize > 0 and ttl > 0 else None
+        )
+
+    def get(self, key: str) -> str | None:
+        if self._entries is None:
+            return None
+        return self._entries.get(key)
+
+    def put(self, key: str, completion: str) -> None:
+        if self._entries is not None:
+            self._entries[key] = completion
+
+    def __len__(self) -> int:
+        return 0 if self._entries is None else len(self._entries)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    anchor: str  # the end of the prompt the completion was made for
+    suffix: str
+    completion: str
+
+
+class TypedAhead:
+    """Remembers the last completions shown per document, to serve them as the user types."""
+
+    def __init__(self, per_document: int = 4) -> None:
+        self._per_document = per_document
+        self._shown: dict[Hashable, deque[_Shown]] = {}
+
+    def remember(self, document: Hashable, prompt: str, suffix: str, completion: str) -> None:
+        if not completion:
+            return
+        entries = self._shown.setdefault(document, deque(maxlen=self._per_document))
+        entries.append(_Shown(prompt[-_ANCHOR_CHARS:], suffix, completion))
+
+    def forget(self, document: Hashable) -> None:
+        self._shown.pop(document, None)
+
+    def rest(self, document: Hashable, prompt: str, suffix: str) -> str | None:
+        """The part of a remembered completion still ahead of the cursor, if the user typed
+        exactly its beginning since; ``None`` otherwise."""
+        for shown in reversed(self._shown.get(document, ())):
+            if suffix != shown.suffix:
+                continue
+            for typed in range(1, len(shown.completion)):
+                # The prompt must be the old prompt plus the completion's first `typed` chars.
+                expected = shown.anchor + shown.completion[:typed]
+                if prompt.endswith(expected):
+                    rest = shown.completion[typed:]
+                    if rest.strip():
+                        return rest
+        return None

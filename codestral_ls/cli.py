@@ -1,0 +1,75 @@
+"""The ``codestral-ls`` command: the language server, and a terminal mode for scripts.
+
+    codestral-ls                      # LSP over stdio (what editors run)
+    codestral-ls --tcp 127.0.0.1:2087 # LSP over TCP, for debugging
+    codestral-ls complete FILE --line 12 --column 5   # print the completion there
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from codestral_ls import __version__, logs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codestral-ls",
+        description="Codestral code completion and chat as a language server.",
+        epilog="Set CODESTRAL_API_KEY (or MISTRAL_API_KEY with api.mistral.ai) first.",
+    )
+    parser.add_argument("--version", action="version", version=f"codestral-ls {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="speak LSP on a TCP socket instead")
+    parser.add_argument("--log-file", metavar="PATH", help="write the server log to PATH")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="how much to log (default: info)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    complete = commands.add_parser(
+        "complete", help="print the completion for a position in a file and exit"
+    )
+    complete.add_argument("file", help="the source file")
+    complete.add_argument("--line", type=int, required=True, help="line, counted from 1")
+    complete.add_argument(
+        "--column", type=int, required=True, help="column in characters, counted from 1"
+    )
+    complete.add_argument("--language", default="", help="language id (default: from suffix)")
+    complete.add_argument(
+        "--multiline",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="how much to complete (default: auto)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_file, getattr(logging, args.log_level.upper()))
+    if args.command == "complete":
+        from codestral_ls.terminal import run_complete
+
+        return run_complete(args)
+    from codestral_ls.server import create_server
+
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print("codestral-ls: --tcp wants HOST:PORT, e.g. 127.0.0.1:2087", file=sys.stderr)
+            return 2
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The completion pipeline, free of LSP: document and cursor in, text to insert out.
+
+    build the FIM context (prompt.py)
+      -> typed-ahead reuse or exact cache hit (cache.py): answered with no request
+      -> debounce until the document is quiet; newer requests supersede (scheduling.py)
+      -> circuit breaker (health.py)
+      -> one shared upstream call, streamed and cut when the mode's answer is whole
+         (mistral_api.py, postprocess.py)
+      -> cache and remember the cleaned answer
+
+The LSP handlers in ``server.py`` only translate positions and results; everything that
+decides *what* is completed lives here and in the modules above, testable without a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
+from codestral_ls.config import Settings
+from codestral_ls.documents import Cursor, Document
+from codestral_ls.endpoint import Endpoint
+from codestral_ls.health import UpstreamHealth
+from codestral_ls.mistral_api import ApiError, FimRequest, MistralClient, Timeouts
+from codestral_ls.postprocess import clean_completion, truncate_for_mode
+from codestral_ls.prompt import FimContext, build_context
+from codestral_ls.scheduling import KeystrokeRhythm, LatestRequest, SharedCalls, Superseded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Text to insert at ``cursor``, and where it came from (for logs and benchmarks)."""
+
+    text: str
+    cursor: Cursor
+    source: str  # "api", "cache" or "typed-ahead"
+
+
+@dataclass
+class EngineStats:
+    """Counters the benchmarks and the soak test read."""
+
+    requests: int = 0
+    upstream_calls: int = 0
+    cache_hits: int = 0
+    typed_ahead_hits: int = 0
+    superseded: int = 0
+    failures: int = 0
+    chunks_received: int = 0
+    stopped_early: int = 0
+
+
+class CompletionEngine:
+    """Owns the client, cache and scheduling for one server (one endpoint at a time)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        endpoint: Endpoint,
+        *,
+        notify: Callable[[str], None] = lambda _message: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._notify = notify
+        self.stats = EngineStats()
+        self.health = UpstreamHealth(notify, clock=clock)
+        self._typed_ahead = TypedAhead()
+        self._calls: SharedCalls[str] = SharedCalls()
+        self._client: MistralClient | None = None
+        self.settings = settings
+        self.endpoint = endpoint
+        self.cache = CompletionCache(
+            settings.cache_size, settings.cache_ttl_seconds, clock=clock
+        )
+        self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
+        self._apply_debounce(settings)
+        self._latest = LatestRequest(self.rhythm)
+
+    def configure(self, settings: Settings, endpoint: Endpoint) -> None:
+        """Apply new settings; the HTTP client and cache are rebuilt only if theirs changed."""
+        old = self.settings
+        endpoint_changed = endpoint != self.endpoint
+        timeouts_changed = (settings.completion_timeout_ms, settings.connect_timeout_ms) != (
+            old.completion_timeout_ms,
+            old.connect_timeout_ms,
+        )
+        if (endpoint_changed or timeouts_changed) and self._client is not None:
+            _close_later(self._client)
+            self._client = None
+        if endpoint_changed or (settings.cache_size, settings.cache_ttl_seconds) != (
+            old.cache_size,
+            old.cache_ttl_seconds,
+        ):
+            self.cache = CompletionCache(
+                settings.cache_size, settings.cache_ttl_seconds, clock=self._clock
+            )
+        if endpoint_changed and endpoint.usable:
+            self.health.record_success()  # a new endpoint deserves a fresh start
+        self.settings = settings
+        self.endpoint = endpoint
+        self._apply_debounce(settings)
+
+    def _apply_debounce(self, settings: Settings) -> None:
+        self.rhythm.base = settings.debounce_ms / 1000
+        self.rhythm.minimum = settings.debounce_min_ms / 1000
+        self.rhythm.maximum = max(settings.debounce_min_ms, settings.debounce_max_ms) / 1000
+        self.rhythm.adaptive = settings.adaptive_debounce
+
+    @property
+    def client(self) -> MistralClient:
+        if self._client is None:
+            self._client = MistralClient(self.endpoint, timeouts=self._timeouts())
+        return self._client
+
+    def _timeouts(self) -> Timeouts:
+        total = self.settings.completion_timeout_ms / 1000
+        connect = min(self.settings.connect_timeout_ms / 1000, total)
+        return Timeouts(connect=connect, read=total, total=total)
+
+    async def aclose(self) -> None:
+        await self._calls.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- document events -------------------------------------------------------------------
+
+    def document_changed(self, uri: str) -> None:
+        self.rhythm.note_edit(uri)
+
+    def document_closed(self, uri: str) -> None:
+        self.rhythm.forget(uri)
+        self._typed_ahead.forget(uri)
+
+    # -- completion ------------------------------------------------------------------------
+
+    def wants(self, document: Document) -> bool:
+        """Whether this document gets completions at all (switches, language, endpoint)."""
+        return (
+            self.settings.enable
+            and self.endpoint.usable
+            and document.language_id not in self.settings.disabled_languages
+        )
+
+    def context(self, document: Document, cursor: Cursor) -> FimContext:
+        return build_context(
+            document,
+            cursor,
+            max_prefix_chars=self.settings.max_prefix_chars,
+            max_suffix_chars=self.settings.max_suffix_chars,
+            multiline=self.settings.multiline,
+        )
+
+    def fim_request(self, context: FimContext) -> FimRequest:
+        s = self.settings
+        return FimRequest(
+            model=s.model,
+            prompt=context.prompt,
+            suffix=context.suffix,
+            max_tokens=s.max_tokens,
+            min_tokens=s.min_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            stop=tuple(s.stop),
+            random_seed=s.random_seed,
+        )
+
+    async def complete(
+        self, document: Document, cursor: Cursor, *, invoked: bool = False
+    ) -> Completion | None:
+        """The completion to show at ``cursor``, or ``None``.
+
+        ``invoked`` marks a request the user asked for explicitly: it skips the debounce and
+        is let through a paused circuit breaker. Never raises for API failures.
+        """
+        self.stats.requests += 1
+        ticket = self._latest.begin(document.uri)
+        try:
+            if not self.wants(document):
+                return None
+            context = self.context(document, cursor)
+            rest = self._typed_ahead.rest(document.uri, context.prompt, context.suffix)
+            if rest is not None:
+                self.stats.typed_ahead_hits += 1
+                return Completion(rest, cursor, "typed-ahead")
+            request = self.fim_request(context)
+            key = cache_key(request, context.mode.value, self.settings.max_lines)
+            cached = self.cache.get(key)
+            if cached is None and not invoked:
+                await self._latest.wait_until_quiet(ticket)
+                cached = self.cache.get(key)  # a request that shared the wait may have filled it
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return self._shown(document, context, cached, cursor, "cache")
+            if not invoked and not self.health.allows():
+                return None
+            text = await self._latest.run(
+                ticket, self._calls.call(key, lambda: self._fetch(context, request, key))
+            )
+            return self._shown(document, context, text, cursor, "api")
+        except Superseded:
+            self.stats.superseded += 1
+            return None
+        except ApiError:
+            return None
+        finally:
+            self._latest.finish(ticket)
+
+    def _shown(
+        self, document: Document, context: FimContext, text: str, cursor: Cursor, source: str
+    ) -> Completion | None:
+        if not text:
+            return None
+        self._typed_ahead.remember(document.uri, context.prompt, context.suffix, text)
+        return Completion(text, cursor, source)
+
+    async def _fetch(self, context: FimContext, request: FimRequest, key: str) -> str:
+        """One upstream call; the cleaned answer ("" for none) is cached and returned."""
+        max_lines = self.settings.max_lines
+        self.stats.upstream_calls += 1
+        try:
+            result = await self.client.fim(
+                request,
+                stream=self.settings.stream,
+                until=lambda text: truncate_for_mode(text, context, max_lines=max_lines).complete,
+            )
+        except ApiError as error:
+            self.stats.failures += 1
+            log.warning("completion failed: %s (%s)", error, error.kind.value)
+            self.health.record_failure(error, self.endpoint.base_url)
+            raise
+        self.health.record_success()
+        self.stats.chunks_received += result.chunks
+        self.stats.stopped_early += result.stopped_early
+        cut = truncate_for_mode(result.text, context, max_lines=max_lines, final=True)
+        text = clean_completion(cut.text, context) or ""
+        log.info(
+            "completion: %s mode, %d+%d chars sent, %d chunks%s, %.0f ms, %d chars shown",
+            context.mode.value,
+            len(request.prompt),
+            len(request.suffix),
+            result.chunks,
+            " (stopped early)" if result.stopped_early else "",
+            result.elapsed * 1000,
+            len(text),
+        )
+        self.cache.put(key, text)
+        return text
+
+
+def _close_later(client: MistralClient) -> None:
+    """Close a replaced client without blocking the settings change on it."""
+    with contextlib.suppress(RuntimeError):  # no loop: nothing is open either
+        asyncio.get_running_loop().create_task(client.aclose())

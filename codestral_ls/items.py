@@ -1,0 +1,78 @@
+"""Shape a completion into the LSP results editors expect.
+
+Inline completion (ghost text: Neovim 0.12, VS Code, lsp-mode) gets one item whose range runs
+from the cursor to the end of its line, with the rest of that line appended to the text, as
+Copilot's server does: the result of accepting it is the same as inserting at the cursor, and
+editors that draw the item over its range (Neovim's "overlay") show the line as it will be.
+
+Classic completion (Helix, eglot, nvim-cmp) gets one item whose edit starts at the beginning of
+the word being typed, so the client's fuzzy filter, which matches against the typed word,
+keeps it in the list; ``isIncomplete`` makes the client ask again as the user types.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lsprotocol import types
+
+from codestral_ls.documents import Cursor, Document
+from codestral_ls.engine import Completion
+
+_WORD_TAIL = re.compile(r"\w*$")
+_LABEL_CHARS = 48
+
+
+def inline_items(document: Document, completion: Completion) -> types.InlineCompletionList:
+    cursor = completion.cursor
+    line = document.line_text(cursor.line)
+    rest_of_line = line[cursor.index :]
+    start = _position(document, cursor)
+    end = _position(document, Cursor(cursor.line, len(line)))
+    item = types.InlineCompletionItem(
+        insert_text=completion.text + rest_of_line,
+        range=types.Range(start=start, end=end),
+    )
+    return types.InlineCompletionList(items=[item])
+
+
+def completion_items(
+    document: Document, completion: Completion, language_id: str
+) -> types.CompletionList:
+    cursor = completion.cursor
+    before = document.line_text(cursor.line)[: cursor.index]
+    word = _WORD_TAIL.search(before).group(0)  # type: ignore[union-attr]
+    word_start = Cursor(cursor.line, cursor.index - len(word))
+    new_text = word + completion.text
+    item = types.CompletionItem(
+        label=_label(word, completion.text),
+        kind=types.CompletionItemKind.Text,
+        detail="Codestral",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown,
+            value=f"```{language_id}\n{before + completion.text}\n```",
+        ),
+        filter_text=new_text,
+        sort_text="0",
+        preselect=True,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(
+            range=types.Range(
+                start=_position(document, word_start), end=_position(document, cursor)
+            ),
+            new_text=new_text,
+        ),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])
+
+
+def _label(word: str, text: str) -> str:
+    first = (word + text).strip().splitlines()[0] if (word + text).strip() else text
+    more = "\n" in text.strip()
+    if len(first) > _LABEL_CHARS:
+        return first[: _LABEL_CHARS - 1] + "…"
+    return first + (" …" if more else "")
+
+
+def _position(document: Document, cursor: Cursor) -> types.Position:
+    return types.Position(line=cursor.line, character=document.column(cursor))

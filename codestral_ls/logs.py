@@ -1,0 +1,88 @@
+"""Logging to a file and to the editor (``window/logMessage``), with secrets scrubbed.
+
+Nothing in the server logs a key on purpose; the scrubbing filter is the second line of
+defence: any registered secret that still reaches a log record (inside an exception text, a
+URL, a third-party library's debug line) is replaced before any handler writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class SecretScrubber(logging.Filter):
+    """Replaces every registered secret in log records with ``<redacted>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = self.scrub(record.getMessage())
+            if record.exc_info:
+                message += "\n" + self.scrub(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+                record.exc_text = None
+            record.msg, record.args = message, None
+        return True
+
+
+SCRUBBER = SecretScrubber()
+
+
+class EditorLogHandler(logging.Handler):
+    """Forwards records to the editor through a ``send(level, text)`` callback."""
+
+    def __init__(self, send: Callable[[int, str], None], level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self._send = send
+        self._sending = False
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._sending:  # a log line written while sending one must not recurse
+            return
+        self._sending = True
+        try:
+            self._send(record.levelno, self.format(record))
+        except Exception:  # the editor went away; the file log still has it
+            pass
+        finally:
+            self._sending = False
+
+
+def configure(log_file: str | None, level: int = logging.INFO) -> None:
+    """Set up the root logger: scrubbing always, a file if asked, nothing on stdout (LSP's)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if log_file:
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler()  # stderr: editors show it in their LSP log
+        handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(SCRUBBER)
+    root.addHandler(handler)
+    # httpx logs every request URL at INFO; ours are enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def attach(handler: logging.Handler) -> None:
+    handler.addFilter(SCRUBBER)
+    logging.getLogger().addHandler(handler)

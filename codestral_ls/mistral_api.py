@@ -1,0 +1,376 @@
+"""The Codestral / Mistral HTTP API: FIM and chat completions over one pooled httpx client.
+
+One ``httpx.AsyncClient`` lives as long as the endpoint does, so consecutive completions reuse
+a kept-alive connection instead of paying a TCP and TLS handshake each. Streams are read
+event by event; the caller's ``until`` predicate can end a FIM stream the moment the answer is
+whole, which closes the response and tells the API to stop generating (and billing) tokens.
+
+Every failure becomes an :class:`ApiError` with a kind the server can explain to the user.
+The key goes into the ``Authorization`` header of requests to the configured base URL and
+nowhere else: it is not logged, not part of any error text, and redirects are not followed
+(a redirect would carry the header to a host the user never chose).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from codestral_ls import __version__
+from codestral_ls.endpoint import Endpoint
+
+log = logging.getLogger(__name__)
+
+
+class ErrorKind(str, Enum):
+    """What went wrong, in the terms the user's remedy depends on."""
+
+    AUTH = "auth"  # 401/403: the key
+    NOT_FOUND = "not-found"  # 404: the base URL or model
+    INVALID = "invalid-request"  # 400/422: what we sent
+    RATE_LIMITED = "rate-limited"  # 429
+    SERVER = "server"  # 5xx
+    TIMEOUT = "timeout"
+    NETWORK = "network"  # refused, reset, DNS, cut stream
+    BAD_RESPONSE = "bad-response"  # not the documented format
+
+
+class ApiError(Exception):
+    """A failed API call. ``str()`` is safe to show: it never contains the key."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds: to connect, between two bytes, and for the whole call."""
+
+    connect: float = 3.0
+    read: float = 5.0
+    total: float = 5.0
+
+
+@dataclass(frozen=True)
+class FimRequest:
+    """The fields of ``POST /fim/completions`` we use (the API rejects unknown fields)."""
+
+    model: str
+    prompt: str
+    suffix: str
+    max_tokens: int | None = None
+    min_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    random_seed: int | None = None
+
+    def body(self, *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": self.prompt,
+            "suffix": self.suffix,
+            "stream": stream,
+        }
+        optional = {
+            "max_tokens": self.max_tokens,
+            "min_tokens": self.min_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "random_seed": self.random_seed,
+            "stop": list(self.stop) or None,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return body
+
+
+@dataclass
+class FimResult:
+    """What the model wrote, and what it cost."""
+
+    text: str
+    finish_reason: str | None
+    #: Content chunks received (≈ tokens when streaming), and whether we hung up early.
+    chunks: int = 0
+    stopped_early: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+class MistralClient:
+    """Talks to one endpoint. Create one per endpoint, close it with :meth:`aclose`."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeouts: Timeouts | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeouts = timeouts or Timeouts()
+        headers = {
+            "Accept": "application/json, text/event-stream",
+            "User-Agent": f"codestral-ls/{__version__}",
+        }
+        if endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.base_url + "/",
+            headers=headers,
+            timeout=httpx.Timeout(
+                connect=self.timeouts.connect,
+                read=self.timeouts.read,
+                write=self.timeouts.read,
+                pool=self.timeouts.connect,
+            ),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            follow_redirects=False,
+            transport=transport,
+            trust_env=True,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- FIM -------------------------------------------------------------------------------
+
+    async def fim(
+        self,
+        request: FimRequest,
+        *,
+        stream: bool = True,
+        until: Callable[[str], bool] | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> FimResult:
+        """Run one FIM completion; with ``stream``, stop reading once ``until(text)`` holds."""
+        deadline = (timeouts or self.timeouts).total
+        started = time.monotonic()
+        try:
+            call = self._fim_stream(request, until) if stream else self._fim_json(request)
+            result = await asyncio.wait_for(call, timeout=deadline)
+        except asyncio.TimeoutError:
+            raise ApiError(
+                ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s"
+            ) from None
+        result.elapsed = time.monotonic() - started
+        return result
+
+    async def _fim_json(self, request: FimRequest) -> FimResult:
+        with _translate_transport_errors():
+            response = await self._http.post("fim/completions", json=request.body(stream=False))
+        if response.status_code != 200:
+            raise _http_error(response.status_code, response.headers, response.text)
+        payload = _parse_json(response.text)
+        text, finish = _message_content(payload)
+        return FimResult(text, finish, chunks=1, usage=payload.get("usage") or {})
+
+    async def _fim_stream(
+        self, request: FimRequest, until: Callable[[str], bool] | None
+    ) -> FimResult:
+        parts: list[str] = []
+        result = FimResult("", None)
+        events = self._events("fim/completions", request.body(stream=True))
+        async with contextlib.aclosing(events):  # leaving early closes the HTTP stream now
+            async for delta, finish, usage in events:
+                if delta:
+                    parts.append(delta)
+                    result.chunks += 1
+                if finish:
+                    result.finish_reason = finish
+                if usage:
+                    result.usage = usage
+                if delta and until is not None and until("".join(parts)):
+                    result.stopped_early = finish is None
+                    break
+        result.text = "".join(parts)
+        return result
+
+    # -- chat ------------------------------------------------------------------------------
+
+    async def chat_stream(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        model: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> AsyncIterator[str]:
+        """Yield the answer's text deltas as they arrive. Closing the iterator closes the stream.
+
+        No overall deadline here: chat answers are long, the caller bounds the whole call.
+        """
+        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": True}
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
+        events = self._events("chat/completions", body)
+        async with contextlib.aclosing(events):
+            async for delta, _finish, _usage in events:
+                if delta:
+                    yield delta
+
+    # -- wire format -----------------------------------------------------------------------
+
+    async def _events(
+        self, path: str, body: dict[str, Any]
+    ) -> AsyncIterator[tuple[str, str | None, dict[str, Any] | None]]:
+        """POST ``body`` and yield (delta text, finish_reason, usage) per SSE event."""
+        with _translate_transport_errors():
+            async with self._http.stream("POST", path, json=body) as response:
+                if response.status_code != 200:
+                    raw = await response.aread()
+                    raise _http_error(
+                        response.status_code, response.headers, raw.decode("utf-8", "replace")
+                    )
+                done = False
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators, comments (":"), event names
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        done = True
+                        break
+                    chunk = _parse_json(data)
+                    yield _delta(chunk)
+                if not done:
+                    # The body ended without [DONE]: the stream was cut.
+                    raise ApiError(ErrorKind.NETWORK, "the answer stream ended before [DONE]")
+
+
+class _translate_transport_errors:
+    """Context manager turning httpx's transport exceptions into :class:`ApiError`."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, error: BaseException | None, _tb: object) -> bool:
+        if error is None or isinstance(error, ApiError):
+            return False
+        if isinstance(error, httpx.TimeoutException):
+            raise ApiError(ErrorKind.TIMEOUT, _describe_timeout(error)) from None
+        if isinstance(error, (httpx.TransportError, httpx.StreamError)):
+            raise ApiError(ErrorKind.NETWORK, _describe_network(error)) from None
+        return False
+
+
+def _describe_timeout(error: httpx.TimeoutException) -> str:
+    if isinstance(error, httpx.ConnectTimeout):
+        return "timed out connecting to the API"
+    return "the API stopped answering (read timeout)"
+
+
+def _describe_network(error: Exception) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "could not connect to the API (connection refused or host unreachable)"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "the API closed the connection mid-answer"
+    return f"network error ({type(error).__name__})"
+
+
+def _http_error(status: int, headers: httpx.Headers, body: str) -> ApiError:
+    detail = _error_detail(body)
+    retry_after = _retry_after(headers.get("retry-after"))
+    if status in (401, 403):
+        kind = ErrorKind.AUTH
+    elif status == 404:
+        kind = ErrorKind.NOT_FOUND
+    elif status == 429:
+        kind = ErrorKind.RATE_LIMITED
+    elif status >= 500:
+        kind = ErrorKind.SERVER
+    elif status in (400, 422):
+        kind = ErrorKind.INVALID
+    else:
+        kind = ErrorKind.BAD_RESPONSE
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    return ApiError(kind, message, status=status, retry_after=retry_after)
+
+
+def _error_detail(body: str) -> str:
+    """A short human-readable reason from Mistral's several error shapes."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body.strip()[:200]
+    if isinstance(payload, dict):
+        for key in ("message", "detail"):
+            value = payload.get(key)
+            if isinstance(value, dict):
+                value = value.get("detail", value)
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                first = value[0]
+                location = ".".join(str(part) for part in first.get("loc", []))
+                return f"{first.get('msg', 'invalid request')} ({location})"
+            if isinstance(value, str):
+                return value[:200]
+    return str(payload)[:200]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the API sends seconds; HTTP dates are not worth parsing)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _parse_json(text: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise ApiError(ErrorKind.BAD_RESPONSE, "the API answered with malformed JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError(ErrorKind.BAD_RESPONSE, "the API answered with unexpected JSON")
+    return payload
+
+
+def _first_choice(payload: dict[str, Any]) -> dict[str, Any]:
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ApiError(ErrorKind.BAD_RESPONSE, "the API answer has no choices")
+    return choices[0]
+
+
+def _message_content(payload: dict[str, Any]) -> tuple[str, str | None]:
+    choice = _first_choice(payload)
+    message = choice.get("message") or {}
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        content = choice.get("text", "")  # older completion-style shape
+    if not isinstance(content, str):
+        raise ApiError(ErrorKind.BAD_RESPONSE, "the API answer has no text content")
+    return content, choice.get("finish_reason")
+
+
+def _delta(chunk: dict[str, Any]) -> tuple[str, str | None, dict[str, Any] | None]:
+    choice = _first_choice(chunk)
+    delta = choice.get("delta") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise ApiError(ErrorKind.BAD_RESPONSE, "a stream event has non-text content")
+    usage = chunk.get("usage")
+    return content or "", choice.get("finish_reason"), usage if isinstance(usage, dict) else None

@@ -1,0 +1,201 @@
+"""When to call the API: debounce, supersession and sharing of in-flight calls.
+
+Editors ask for completions very differently. VS Code asks on every keystroke; Neovim 0.12
+waits for a 200 ms pause itself and cancels stale requests with ``$/cancelRequest``; Helix and
+Emacs ask after their own idle timers. One rule serves all of them: a request goes upstream
+only once the *document* has been quiet for the debounce delay, measured from the last
+``didChange`` rather than from the request. A client that already waited pays nothing more;
+a client that asks per keystroke gets exactly one upstream call per pause.
+
+The delay adapts to the user's rhythm (as Tabby does): it sits just above the gaps between
+their keystrokes within a burst, so a fast typist is answered sooner and a slow one is not
+interrupted mid-word.
+
+Per document only the newest request is alive: an older one still waiting or fetching is
+answered empty at once (never left hanging), and its HTTP call is cancelled unless another
+request shares it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+#: Gaps longer than this are pauses, not part of the typing rhythm.
+_PAUSE_SECONDS = 1.0
+#: The rhythm needs a few samples before it is trusted over the configured delay.
+_MIN_SAMPLES = 5
+
+
+class KeystrokeRhythm:
+    """Learns the debounce delay from the gaps between the user's edits."""
+
+    def __init__(
+        self,
+        *,
+        base: float,
+        minimum: float,
+        maximum: float,
+        adaptive: bool = True,
+        samples: int = 40,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = base
+        self.minimum = minimum
+        self.maximum = max(minimum, maximum)
+        self.adaptive = adaptive
+        self._clock = clock
+        self._gaps: deque[float] = deque(maxlen=samples)
+        self._last_edit: dict[Hashable, float] = {}
+        self._last_any: float | None = None
+
+    def note_edit(self, document: Hashable) -> None:
+        """Record an edit (one ``didChange``) to ``document`` now."""
+        now = self._clock()
+        if self._last_any is not None and 0 < now - self._last_any < _PAUSE_SECONDS:
+            self._gaps.append(now - self._last_any)
+        self._last_any = now
+        self._last_edit[document] = now
+
+    def forget(self, document: Hashable) -> None:
+        self._last_edit.pop(document, None)
+
+    def quiet_for(self, document: Hashable) -> float:
+        """Seconds since ``document`` was last edited (infinite if never)."""
+        last = self._last_edit.get(document)
+        return float("inf") if last is None else self._clock() - last
+
+    def delay(self) -> float:
+        """The quiet time an automatic request should wait for, in seconds."""
+        if not self.adaptive or len(self._gaps) < _MIN_SAMPLES:
+            return self.base
+        ordered = sorted(self._gaps)
+        typical = ordered[min(len(ordered) - 1, int(len(ordered) * 0.85))]
+        return min(self.maximum, max(self.minimum, typical * 1.4))
+
+
+@dataclass
+class Ticket:
+    """One request's place in its document's line: superseded when a newer one arrives."""
+
+    document: Hashable
+    superseded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def alive(self) -> bool:
+        return not self.superseded.is_set()
+
+
+class Superseded(Exception):
+    """Raised to a request whose document got a newer request while it waited."""
+
+
+class LatestRequest:
+    """Keeps only the newest request per document alive."""
+
+    def __init__(self, rhythm: KeystrokeRhythm) -> None:
+        self.rhythm = rhythm
+        self._current: dict[Hashable, Ticket] = {}
+
+    def begin(self, document: Hashable) -> Ticket:
+        """Register a new request for ``document``; every older one is superseded."""
+        previous = self._current.get(document)
+        if previous is not None:
+            previous.superseded.set()
+        ticket = Ticket(document)
+        self._current[document] = ticket
+        return ticket
+
+    def finish(self, ticket: Ticket) -> None:
+        if self._current.get(ticket.document) is ticket:
+            del self._current[ticket.document]
+
+    async def wait_until_quiet(self, ticket: Ticket) -> None:
+        """Wait until the document has been quiet for the debounce delay.
+
+        Raises :class:`Superseded` as soon as a newer request for the document arrives.
+        """
+        while True:
+            remaining = self.rhythm.delay() - self.rhythm.quiet_for(ticket.document)
+            if remaining <= 0:
+                return
+            await self.run(ticket, asyncio.sleep(remaining))
+
+    async def run(self, ticket: Ticket, work: Awaitable[T]) -> T:
+        """Await ``work`` unless ``ticket`` is superseded first (then cancel it, raise)."""
+        if not ticket.alive:
+            _discard(work)
+            raise Superseded
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(ticket.superseded.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+        if not task.done() or task.cancelled():
+            raise Superseded
+        return task.result()
+
+
+def _discard(work: Awaitable[object]) -> None:
+    if asyncio.iscoroutine(work):
+        work.close()
+    elif isinstance(work, asyncio.Future):
+        work.cancel()
+
+
+@dataclass
+class _Flight(Generic[T]):
+    task: asyncio.Task[T]
+    waiters: int = 0
+
+
+class SharedCalls(Generic[T]):
+    """Runs one upstream call per key, however many requests want it at once.
+
+    The call is cancelled when the last request waiting for it gives up, so a completion
+    nobody will see does not keep streaming (and billing) tokens.
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[Hashable, _Flight[T]] = {}
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    async def call(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = _Flight(asyncio.ensure_future(start()))
+            self._flights[key] = flight
+            flight.task.add_done_callback(lambda _t, k=key, f=flight: self._landed(k, f))
+        flight.waiters += 1
+        try:
+            return await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done():
+                flight.task.cancel()
+
+    def _landed(self, key: Hashable, flight: _Flight[T]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if not flight.task.cancelled():
+            flight.task.exception()  # mark retrieved: waiters that left early never will
+
+    async def aclose(self) -> None:
+        tasks = [flight.task for flight in self._flights.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task

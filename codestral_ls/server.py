@@ -1,0 +1,249 @@
+"""The LSP face of codestral-ls: pygls wiring and thin handlers.
+
+Each handler translates between LSP and the plain modules (documents, engine, items,
+actions) and does nothing else. Documents are kept by our own line-based store
+(:mod:`codestral_ls.documents`) instead of pygls's workspace, whose incremental sync rebuilds
+the whole text on every keystroke; :class:`CodestralProtocol` routes the ``didOpen``,
+``didChange`` and ``didClose`` notifications there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator, Mapping
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from codestral_ls import __version__, logs
+from codestral_ls.config import Settings
+from codestral_ls.documents import Document, DocumentStore, PositionEncoding
+from codestral_ls.endpoint import Endpoint, resolve_endpoint
+from codestral_ls.engine import CompletionEngine
+from codestral_ls.items import completion_items, inline_items
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_TYPES = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+class CodestralProtocol(LanguageServerProtocol):
+    """pygls's protocol with our document store and capability negotiation."""
+
+    _server: CodestralServer
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        _register_secrets(params.initialization_options)
+        result = yield from super().lsp_initialize(params)
+        if not _supports_inline_completion(params.capabilities):
+            # Only clients that declare inline completion get it advertised (LSP 3.18).
+            result.capabilities.inline_completion_provider = None
+        return result
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        item = params.text_document
+        self._server.documents.open(item.uri, item.text, item.version, item.language_id)
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        document = self._server.documents.get(params.text_document.uri)
+        if document is None:
+            log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+            return
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                start, end = change.range.start, change.range.end
+                document.apply_edit(
+                    (start.line, start.character), (end.line, end.character), change.text
+                )
+            else:
+                document.replace_all(change.text, None)
+        document.version = params.text_document.version
+        self._server.engine.document_changed(document.uri)
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        self._server.documents.close(params.text_document.uri)
+        self._server.engine.document_closed(params.text_document.uri)
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _user_handler(self, method: str, params: object) -> Generator[Any, Any, None]:
+        """Run a feature's own handler for ``method`` after ours, as pygls's built-ins do."""
+        handler = self.fm.features.get(method)
+        if handler is not None:
+            yield handler, (params,), None
+
+
+class CodestralServer(LanguageServer):
+    """Server state: settings, endpoint, documents and the completion engine."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(
+            "codestral-ls",
+            __version__,
+            protocol_cls=CodestralProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self.endpoint: Endpoint = resolve_endpoint(self.settings, self.environ)
+        self.engine = CompletionEngine(self.settings, self.endpoint, notify=self.warn_user)
+        self._told_setup_problem: str | None = None
+
+    # -- talking to the user ---------------------------------------------------------------
+
+    def warn_user(self, message: str) -> None:
+        """One ``window/showMessage`` (callers make sure it is not repeated per keystroke)."""
+        log.warning("%s", message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+        )
+
+    def send_log(self, level: int, text: str) -> None:
+        self.window_log_message(
+            types.LogMessageParams(
+                type=_MESSAGE_TYPES.get(level, types.MessageType.Log), message=text
+            )
+        )
+
+    # -- settings --------------------------------------------------------------------------
+
+    def apply_settings(self, options: object, *, replace: bool = False) -> None:
+        """Read editor options, rebuild what changed, and report problems once."""
+        base = Settings() if replace else self.settings
+        settings, problems = Settings.from_options(options, base)
+        logs.SCRUBBER.add(settings.api_key)
+        logs.SCRUBBER.add(settings.self_hosted_api_key)
+        endpoint = resolve_endpoint(settings, self.environ)
+        logs.SCRUBBER.add(endpoint.api_key)
+        self.settings, self.endpoint = settings, endpoint
+        self.engine.configure(settings, endpoint)
+        if problems:
+            self.warn_user("codestral-ls settings: " + "; ".join(problems))
+        self._report_endpoint()
+
+    def _report_endpoint(self) -> None:
+        problem = self.endpoint.problem
+        if problem and problem != self._told_setup_problem:
+            self._told_setup_problem = problem
+            self.warn_user(f"Codestral completions are off: {problem}.")
+        elif not problem:
+            self._told_setup_problem = None
+            log.info(
+                "endpoint %s, key from %s", self.endpoint.base_url, self.endpoint.key_source
+            )
+
+
+def _supports_inline_completion(capabilities: types.ClientCapabilities) -> bool:
+    text_document = capabilities.text_document
+    return text_document is not None and text_document.inline_completion is not None
+
+
+def _register_secrets(options: object) -> None:
+    """Scrub keys from logs before anything logs the initialize parameters."""
+    settings, _problems = Settings.from_options(options)
+    logs.SCRUBBER.add(settings.api_key)
+    logs.SCRUBBER.add(settings.self_hosted_api_key)
+
+
+def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
+    """Build a server with every feature registered."""
+    server = CodestralServer(environ)
+    for name in ("CODESTRAL_API_KEY", "MISTRAL_API_KEY"):
+        logs.SCRUBBER.add(server.environ.get(name))
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodestralServer, params: types.InitializeParams) -> None:
+        ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
+        logs.attach(logs.EditorLogHandler(ls.send_log))
+        ls.apply_settings(params.initialization_options, replace=True)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: CodestralServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        options = params.settings
+        if not options and _can_pull_configuration(ls):
+            # Pull-model clients (VS Code) send an empty notification and expect us to ask.
+            answers = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="codestral")])
+            )
+            options = answers[0] if answers else None
+        if options:
+            ls.apply_settings(options)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: CodestralServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        document = _document_at(ls, params.text_document.uri, params.position)
+        if document is None:
+            return None
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        cursor = document.cursor(params.position.line, params.position.character)
+        completion = await ls.engine.complete(document, cursor, invoked=invoked)
+        if completion is None:
+            return types.InlineCompletionList(items=[])
+        return inline_items(document, completion)
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+    async def completion(
+        ls: CodestralServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        document = _document_at(ls, params.text_document.uri, params.position)
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        if document is None:
+            return empty
+        cursor = document.cursor(params.position.line, params.position.character)
+        completion = await ls.engine.complete(document, cursor)
+        if completion is None:
+            return empty
+        return completion_items(document, completion, document.language_id)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: CodestralServer, *_args: object) -> None:
+        await ls.engine.aclose()
+
+    return server
+
+
+def _document_at(
+    ls: CodestralServer, uri: str, position: types.Position
+) -> Document | None:
+    """The open document at ``uri`` if ``position`` is inside it; else ``None`` (no answer)."""
+    document = ls.documents.get(uri)
+    if document is None:
+        log.info("completion asked for a document that is not open: %s", uri)
+        return None
+    if not document.is_valid_position(position.line, position.character):
+        log.info("completion asked at a position outside %s: %s", uri, position)
+        return None
+    return document
+
+
+def _can_pull_configuration(ls: CodestralServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    return bool(workspace and workspace.configuration)
+
+
+__all__ = ["CodestralProtocol", "CodestralServer", "create_server"]
