@@ -1,8 +1,8 @@
 """The ``codestral-ls`` command: the language server, and a terminal mode for scripts.
 
-    codestral-ls                      # LSP over stdio (what editors run)
-    codestral-ls --tcp 127.0.0.1:2087 # LSP over TCP, for debugging
-    codestral-ls complete FILE --line 12 --column 5   # print the completion there
+codestral-ls                      # LSP over stdio (what editors run)
+codestral-ls --tcp 127.0.0.1:2087 # LSP over TCP, for debugging
+codestral-ls complete FILE --line 12 --column 5   # print the completion there
 """
 
 from __future__ import annotations

@@ -64,20 +64,18 @@ class Settings:
     )
     # -- the FIM request ---------------------------------------------------------------------
     model: str = setting("codestral-latest", "FIM model.")
-    max_tokens: int = setting(
-        128, "Most tokens one completion may cost.", minimum=1, maximum=4096
-    )
+    max_tokens: int = setting(128, "Most tokens one completion may cost.", minimum=1, maximum=4096)
     min_tokens: int | None = setting(
         None, "Fewest tokens the model must write (unset: the API's default).", minimum=0
     )
     temperature: float = setting(
-        0.0, "Sampling temperature; 0 is deterministic, which also makes caching exact.",
-        minimum=0.0, maximum=1.5,
+        0.0,
+        "Sampling temperature; 0 is deterministic, which also makes caching exact.",
+        minimum=0.0,
+        maximum=1.5,
     )
     top_p: float = setting(1.0, "Nucleus sampling mass.", minimum=0.0, maximum=1.0)
-    random_seed: int | None = setting(
-        None, "Seed for sampling (unset: the API's).", minimum=0
-    )
+    random_seed: int | None = setting(None, "Seed for sampling (unset: the API's).", minimum=0)
     stop: list[str] = setting([], "Extra stop strings sent with every FIM request.")
     stream: bool = setting(
         True,
@@ -86,7 +84,9 @@ class Settings:
     )
     # -- what is sent ------------------------------------------------------------------------
     max_prefix_chars: int = setting(
-        12000, "Budget of text before the cursor, cut at line starts.", minimum=0,
+        12000,
+        "Budget of text before the cursor, cut at line starts.",
+        minimum=0,
         maximum=2_000_000,
     )
     max_suffix_chars: int = setting(
@@ -119,15 +119,15 @@ class Settings:
     debounce_max_ms: int = setting(
         400, "Upper bound of the adaptive debounce.", minimum=0, maximum=5000
     )
-    cache_size: int = setting(
-        512, "Completions kept in memory (LRU).", minimum=0, maximum=100_000
-    )
+    cache_size: int = setting(512, "Completions kept in memory (LRU).", minimum=0, maximum=100_000)
     cache_ttl_seconds: float = setting(
         300.0, "How long a cached completion stays valid.", minimum=0.0, maximum=86_400.0
     )
     # -- network -----------------------------------------------------------------------------
     completion_timeout_ms: int = setting(
-        5000, "Deadline for one completion request, connect to last byte.", minimum=100,
+        5000,
+        "Deadline for one completion request, connect to last byte.",
+        minimum=100,
         maximum=120_000,
     )
     connect_timeout_ms: int = setting(

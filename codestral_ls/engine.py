@@ -77,9 +77,7 @@ class CompletionEngine:
         self._client: MistralClient | None = None
         self.settings = settings
         self.endpoint = endpoint
-        self.cache = CompletionCache(
-            settings.cache_size, settings.cache_ttl_seconds, clock=clock
-        )
+        self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock=clock)
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
         self._apply_debounce(settings)
         self._latest = LatestRequest(self.rhythm)

@@ -78,11 +78,15 @@ def configure(log_file: str | None, level: int = logging.INFO) -> None:
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.addFilter(SCRUBBER)
     root.addHandler(handler)
-    # httpx logs every request URL at INFO; ours are enough.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # pygls logs every message in full at INFO (initialize parameters included, which may
+    # hold a key) and httpx every request: both only when debugging.
+    for noisy in ("pygls", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(
+            logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+        )
 
 
-def attach(handler: logging.Handler) -> None:
+def attach_editor(handler: logging.Handler) -> None:
+    """Send our own log lines (not the libraries') to the editor as well."""
     handler.addFilter(SCRUBBER)
-    logging.getLogger().addHandler(handler)
+    logging.getLogger("codestral_ls").addHandler(handler)

@@ -169,9 +169,7 @@ class MistralClient:
             call = self._fim_stream(request, until) if stream else self._fim_json(request)
             result = await asyncio.wait_for(call, timeout=deadline)
         except asyncio.TimeoutError:
-            raise ApiError(
-                ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s"
-            ) from None
+            raise ApiError(ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s") from None
         result.elapsed = time.monotonic() - started
         return result
 

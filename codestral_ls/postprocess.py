@@ -63,9 +63,7 @@ def _first_line_end(text: str, start: int) -> int:
     return min(positions) if positions else -1
 
 
-def _truncate_multi_line(
-    text: str, context: FimContext, max_lines: int, final: bool
-) -> Truncation:
+def _truncate_multi_line(text: str, context: FimContext, max_lines: int, final: bool) -> Truncation:
     lines = text.split("\n")
     finished = lines if final else lines[:-1]  # unless final, the last line is still coming
     kept: list[str] = []

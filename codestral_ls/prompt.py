@@ -19,7 +19,10 @@ from enum import Enum
 from codestral_ls.documents import Cursor, Document
 
 #: A line ending in one of these opens a block: the next lines are its body.
-_BLOCK_OPENER = re.compile(r"(?:[:{(\[]|=>|\bdo|\bthen|\bbegin)\s*$")
+_BLOCK_OPENER = re.compile(r"(?:[:{]|=>|\bdo|\bthen|\bbegin)\s*$")
+#: An open bracket at the end of a line starts a multi-line list, unless the editor already
+#: closed it on the same line (then the user is filling in arguments: one line).
+_LIST_OPENER = re.compile(r"[(\[]\s*$")
 #: What may follow the cursor without making it "mid-line": closing brackets, quotes and the
 #: punctuation an editor auto-inserts. Completing before them is still completing the line.
 _CLOSERS_ONLY = re.compile(r"""^[\s)\]}>"'`;:,.]*$""")
@@ -69,6 +72,8 @@ def choose_mode(line_before: str, line_after: str) -> Mode:
     if not line_before.strip():
         return Mode.MULTI_LINE
     if _BLOCK_OPENER.search(line_before):
+        return Mode.MULTI_LINE
+    if _LIST_OPENER.search(line_before) and not line_after.strip():
         return Mode.MULTI_LINE
     return Mode.SINGLE_LINE
 

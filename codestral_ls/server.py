@@ -149,9 +149,7 @@ class CodestralServer(LanguageServer):
             self.warn_user(f"Codestral completions are off: {problem}.")
         elif not problem:
             self._told_setup_problem = None
-            log.info(
-                "endpoint %s, key from %s", self.endpoint.base_url, self.endpoint.key_source
-            )
+            log.info("endpoint %s, key from %s", self.endpoint.base_url, self.endpoint.key_source)
 
 
 def _supports_inline_completion(capabilities: types.ClientCapabilities) -> bool:
@@ -175,7 +173,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodestralServer, params: types.InitializeParams) -> None:
         ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
-        logs.attach(logs.EditorLogHandler(ls.send_log))
+        logs.attach_editor(logs.EditorLogHandler(ls.send_log))
         ls.apply_settings(params.initialization_options, replace=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -227,9 +225,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     return server
 
 
-def _document_at(
-    ls: CodestralServer, uri: str, position: types.Position
-) -> Document | None:
+def _document_at(ls: CodestralServer, uri: str, position: types.Position) -> Document | None:
     """The open document at ``uri`` if ``position`` is inside it; else ``None`` (no answer)."""
     document = ls.documents.get(uri)
     if document is None:

@@ -18,9 +18,21 @@ from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 
 _LANGUAGES = {
-    ".py": "python", ".js": "javascript", ".ts": "typescript", ".rs": "rust", ".go": "go",
-    ".c": "c", ".h": "c", ".cpp": "cpp", ".java": "java", ".rb": "ruby", ".lua": "lua",
-    ".sh": "shellscript", ".md": "markdown", ".el": "emacs-lisp", ".tsx": "typescriptreact",
+    ".py": "python",
+    ".js": "javascript",
+    ".ts": "typescript",
+    ".rs": "rust",
+    ".go": "go",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".java": "java",
+    ".rb": "ruby",
+    ".lua": "lua",
+    ".sh": "shellscript",
+    ".md": "markdown",
+    ".el": "emacs-lisp",
+    ".tsx": "typescriptreact",
 }
 
 

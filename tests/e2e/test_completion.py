@@ -1,0 +1,248 @@
+"""Completion end to end: an editor's requests through LSP to the fake Mistral API and back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+
+from tests.e2e.client import EditorSession, apply_inline, server_environment, split_marker
+from tests.fake_mistral import FakeMistral, Hang, Reply
+
+URI = "file:///work/project/calc.py"
+
+
+async def test_inline_completion_is_advertised_only_to_clients_that_have_it(
+    fake: FakeMistral,
+) -> None:
+    for editor, expected in (("neovim", True), ("vscode", True), ("helix", False)):
+        session = await EditorSession.start(editor, server_environment(fake.base_url))
+        try:
+            capabilities = session.result.capabilities
+            assert (capabilities.inline_completion_provider is not None) is expected, editor
+            assert capabilities.completion_provider is not None
+        finally:
+            await session.stop()
+
+
+async def test_inline_completion_after_multibyte_text_lands_at_the_cursor(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.fim_responder = lambda body: "a + b  # 😀 é"
+    text, line, index = split_marker("def add(a, b):\n    s = '😀é'; return |\n")
+    session.open(URI, text)
+    result = await session.inline(URI, line, index)
+    assert result is not None and len(result.items) == 1
+    item = result.items[0]
+    assert item.range.start == session.position(URI, line, index)
+    assert apply_inline(text, session, item) == (
+        "def add(a, b):\n    s = '😀é'; return a + b  # 😀 é\n"
+    )
+    request = fake.fim_requests[-1].body
+    assert request["prompt"] == "def add(a, b):\n    s = '😀é'; return "
+    assert request["suffix"] == "\n"
+    assert request["model"] == "codestral-latest"
+
+
+async def test_inline_item_mid_line_keeps_the_rest_of_the_line(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.fim_responder = lambda body: "x, y)"  # repeats the ")" already after the cursor
+    text, line, index = split_marker("print(|)\n")
+    session.open(URI, text)
+    result = await session.inline(URI, line, index)
+    assert apply_inline(text, session, result.items[0]) == "print(x, y)\n"
+
+
+async def test_crlf_documents(fake: FakeMistral, session: EditorSession) -> None:
+    fake.fim_responder = lambda body: "return 1"
+    session.open(URI, "def one():\r\n    \r\n\r\nx = 1\r\n")
+    result = await session.inline(URI, 1, 4)
+    assert result.items[0].insert_text == "return 1"
+    assert fake.fim_requests[-1].body["prompt"] == "def one():\r\n    "
+    assert fake.fim_requests[-1].body["suffix"] == "\r\n\r\nx = 1\r\n"
+
+
+@pytest.mark.parametrize("editor", ["helix", "neovim", "vscode"])
+async def test_classic_completion_fallback(fake: FakeMistral, editor: str) -> None:
+    fake.fim_responder = lambda body: "urn total  # ≠ 😀"
+    session = await EditorSession.start(editor, server_environment(fake.base_url))
+    try:
+        text, line, index = split_marker("def f(total):\n    ret|\n")
+        session.open(URI, text)
+        result = await session.complete(URI, line, index)
+        assert result.is_incomplete
+        [item] = result.items
+        assert item.label.startswith("return total")
+        assert isinstance(item.text_edit, types.TextEdit)
+        assert item.text_edit.new_text == "return total  # ≠ 😀"
+        assert item.text_edit.range.start == session.position(URI, line, index - 3)
+        assert item.text_edit.range.end == session.position(URI, line, index)
+        assert item.filter_text.startswith("ret")
+        assert "return total" in item.documentation.value
+    finally:
+        await session.stop()
+
+
+async def test_request_body_has_only_documented_fields(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    session.open(URI, "def f():\n    \n")
+    await session.inline(URI, 1, 4)
+    body = fake.fim_requests[-1].body
+    assert set(body) <= {
+        "model",
+        "prompt",
+        "suffix",
+        "max_tokens",
+        "min_tokens",
+        "temperature",
+        "top_p",
+        "stream",
+        "stop",
+        "random_seed",
+    }
+    assert body["stream"] is True and body["max_tokens"] == 128
+    assert fake.fim_requests[-1].headers["authorization"] == "Bearer test-key"
+
+
+async def test_burst_of_keystrokes_makes_one_upstream_request(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    """VS Code asks on every keystroke: 20 keys 30 ms apart must cost one FIM call."""
+    fake.fim_responder = lambda body: " # done"
+    session.open(URI, "x = 1\n")
+    pending = []
+    typed = "result = compute(a)"
+    for i in range(20):
+        char = typed[i] if i < len(typed) else " "
+        session.type_text(URI, 1, i, char)
+        pending.append(session.inline_request(URI, 1, i + 1))
+        await asyncio.sleep(0.03)
+    results = await asyncio.wait_for(asyncio.gather(*(p.future for p in pending)), 15)
+    assert len(fake.fim_requests) == 1
+    shown = [r for r in results if r and (r.items if not isinstance(r, list) else r)]
+    assert len(shown) == 1, "only the last request gets the completion; the others are empty"
+
+
+async def test_same_position_twice_makes_one_upstream_request(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.fim_responder = lambda body: "return 42"
+    session.open(URI, "def answer():\n    \n")
+    first = await session.inline(URI, 1, 4)
+    second = await session.inline(URI, 1, 4)
+    assert first.items[0].insert_text == second.items[0].insert_text == "return 42"
+    assert len(fake.fim_requests) == 1
+
+
+async def test_typing_the_predicted_text_is_answered_from_memory(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.fim_responder = lambda body: "return a * b"
+    session.open(URI, "def mul(a, b):\n    \n")
+    first = await session.inline(URI, 1, 4)
+    assert first.items[0].insert_text == "return a * b"
+    for offset, char in enumerate("return"):
+        session.type_text(URI, 1, 4 + offset, char)
+    result = await session.inline(URI, 1, 10)
+    assert result.items[0].insert_text == " a * b"
+    assert len(fake.fim_requests) == 1
+
+
+async def test_cancel_request_closes_the_upstream_call(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.script(Hang())
+    session.open(URI, "def f():\n    \n")
+    pending = session.inline_request(URI, 1, 4, invoked=True)
+    assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+    pending.cancel()
+    with pytest.raises(Exception, match="cancel"):  # LSP's RequestCancelled error
+        await asyncio.wait_for(pending.future, 5)
+    for _ in range(100):  # the server hangs up on the fake
+        if fake.open_connections == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert fake.open_connections == 0
+    fake.fim_responder = lambda body: "pass"
+    result = await session.inline(URI, 1, 4, invoked=True)
+    assert result.items[0].insert_text == "pass"
+
+
+async def test_single_line_stream_is_closed_as_soon_as_the_line_is_complete(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    long_tail = "\n".join(f"line_{i} = {i}" for i in range(60))
+    fake.fim_responder = lambda body: "value)\n" + long_tail
+    fake.token_delay = 0.005
+    text, line, index = split_marker("print(|)\n")
+    session.open(URI, text)
+    result = await session.inline(URI, line, index)
+    assert result.items[0].insert_text == "value)"
+    for _ in range(100):
+        if fake.aborted_streams:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.aborted_streams == 1
+    assert fake.tokens_sent < 60  # the answer had ~300 tokens
+
+
+async def test_settings_from_initialization_and_did_change_configuration(
+    fake: FakeMistral,
+) -> None:
+    session = await EditorSession.start(
+        "neovim", server_environment(fake.base_url), options={"maxTokens": 7, "model": "m1"}
+    )
+    try:
+        session.open(URI, "def f():\n    \n")
+        await session.inline(URI, 1, 4)
+        assert (fake.fim_requests[-1].body["max_tokens"], fake.fim_requests[-1].body["model"]) == (
+            7,
+            "m1",
+        )
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codestral": {"model": "m2"}})
+        )
+        await session.inline(URI, 1, 4, invoked=True)
+        assert fake.fim_requests[-1].body["model"] == "m2"
+    finally:
+        await session.stop()
+
+
+async def test_invalid_setting_is_reported_once_and_defaulted(fake: FakeMistral) -> None:
+    session = await EditorSession.start(
+        "neovim", server_environment(fake.base_url), options={"maxTokens": "lots"}
+    )
+    try:
+        message = await session.wait_for_message()
+        assert "maxTokens" in message.message
+        session.open(URI, "def f():\n    \n")
+        await session.inline(URI, 1, 4)
+        assert fake.fim_requests[-1].body["max_tokens"] == 128
+        assert len(session.client.messages) == 1
+    finally:
+        await session.stop()
+
+
+async def test_no_key_starts_tells_once_and_answers_empty(fake: FakeMistral) -> None:
+    session = await EditorSession.start("vscode", server_environment(None))
+    try:
+        message = await session.wait_for_message()
+        assert "CODESTRAL_API_KEY" in message.message
+        session.open(URI, "def f():\n    \n")
+        for _ in range(3):
+            result = await session.inline(URI, 1, 4, invoked=True)
+            assert result is None or not result.items
+        assert len(session.client.messages) == 1
+        assert fake.requests == []
+    finally:
+        await session.stop()
+
+
+async def test_scripted_reply_then_recovery(fake: FakeMistral, session: EditorSession) -> None:
+    fake.script(Reply("first"))
+    session.open(URI, "x = \n")
+    result = await session.inline(URI, 0, 4)
+    assert result.items[0].insert_text == "first"

@@ -1,0 +1,50 @@
+"""Exact cache keys and typed-ahead reuse."""
+
+from __future__ import annotations
+
+from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
+from codestral_ls.mistral_api import FimRequest
+
+
+def request(prompt: str = "def f(", suffix: str = ")", **fields: object) -> FimRequest:
+    return FimRequest(model="codestral-latest", prompt=prompt, suffix=suffix, **fields)  # type: ignore[arg-type]
+
+
+def test_key_changes_with_everything_that_decides_the_answer() -> None:
+    base = cache_key(request(), "single-line", 16)
+    assert base == cache_key(request(), "single-line", 16)
+    assert base != cache_key(request(suffix="):"), "single-line", 16)
+    assert base != cache_key(request(prompt="def g("), "single-line", 16)
+    assert base != cache_key(request(max_tokens=5), "single-line", 16)
+    assert base != cache_key(request(temperature=0.5), "single-line", 16)
+    assert base != cache_key(request(), "multi-line", 16)
+
+
+def test_cache_expires_and_stays_bounded() -> None:
+    now = [0.0]
+    cache = CompletionCache(maxsize=2, ttl=10, clock=lambda: now[0])
+    cache.put("a", "1")
+    cache.put("b", "")
+    assert cache.get("a") == "1"
+    assert cache.get("b") == ""  # "no completion" is an answer too
+    cache.put("c", "3")
+    assert len(cache) == 2
+    now[0] = 11
+    assert cache.get("c") is None
+
+
+def test_disabled_cache_stores_nothing() -> None:
+    cache = CompletionCache(maxsize=0, ttl=10)
+    cache.put("a", "1")
+    assert cache.get("a") is None
+
+
+def test_typed_ahead_serves_the_rest_while_the_user_types_it() -> None:
+    memory = TypedAhead()
+    memory.remember("doc", "x = comp", ")\n", "ute(a, b")
+    assert memory.rest("doc", "x = compu", ")\n") == "te(a, b"
+    assert memory.rest("doc", "x = compute(a", ")\n") == ", b"
+    assert memory.rest("doc", "x = compx", ")\n") is None  # typed something else
+    assert memory.rest("doc", "x = compu", "]\n") is None  # the suffix changed
+    assert memory.rest("other", "x = compu", ")\n") is None
+    assert memory.rest("doc", "x = compute(a, b", ")\n") is None  # typed it all

@@ -1,0 +1,111 @@
+"""Debounce, supersession and shared upstream calls, on a real event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from codestral_ls.scheduling import KeystrokeRhythm, LatestRequest, SharedCalls, Superseded
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rhythm_starts_at_the_base_then_learns_the_typing_gaps() -> None:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.15, minimum=0.06, maximum=0.4, clock=clock)
+    assert rhythm.delay() == 0.15
+    for _ in range(20):
+        clock.now += 0.03
+        rhythm.note_edit("doc")
+    assert rhythm.delay() == pytest.approx(0.06)  # 30 ms gaps: clamped to the minimum
+    for _ in range(40):
+        clock.now += 0.2
+        rhythm.note_edit("doc")
+    assert rhythm.delay() == pytest.approx(0.28)  # just above a 200 ms rhythm
+    clock.now += 5  # a pause is not part of the rhythm
+    rhythm.note_edit("doc")
+    assert rhythm.delay() == pytest.approx(0.28)
+
+
+def test_rhythm_measures_quiet_time_per_document() -> None:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.1, minimum=0, maximum=1, clock=clock)
+    assert rhythm.quiet_for("a") == float("inf")
+    rhythm.note_edit("a")
+    clock.now += 0.5
+    assert rhythm.quiet_for("a") == pytest.approx(0.5)
+
+
+async def test_a_newer_request_supersedes_a_waiting_one_at_once() -> None:
+    rhythm = KeystrokeRhythm(base=30.0, minimum=0, maximum=60, adaptive=False)
+    latest = LatestRequest(rhythm)
+    rhythm.note_edit("doc")
+    first = latest.begin("doc")
+    waiting = asyncio.ensure_future(latest.wait_until_quiet(first))
+    await asyncio.sleep(0)
+    latest.begin("doc")
+    with pytest.raises(Superseded):
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_no_wait_when_the_document_is_already_quiet() -> None:
+    rhythm = KeystrokeRhythm(base=30.0, minimum=0, maximum=60, adaptive=False)
+    latest = LatestRequest(rhythm)
+    await asyncio.wait_for(latest.wait_until_quiet(latest.begin("never-edited")), 1)
+
+
+async def test_superseded_work_is_cancelled() -> None:
+    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "late"
+
+    ticket = latest.begin("doc")
+    running = asyncio.ensure_future(latest.run(ticket, slow()))
+    await started.wait()
+    latest.begin("doc")
+    with pytest.raises(Superseded):
+        await running
+    await asyncio.wait_for(cancelled.wait(), 1)
+
+
+async def test_shared_calls_run_once_and_cancel_when_nobody_waits() -> None:
+    calls: SharedCalls[str] = SharedCalls()
+    runs = 0
+    release = asyncio.Event()
+
+    async def fetch() -> str:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+        return "answer"
+
+    first = asyncio.ensure_future(calls.call("k", fetch))
+    second = asyncio.ensure_future(calls.call("k", fetch))
+    await asyncio.sleep(0)
+    release.set()
+    assert await first == await second == "answer"
+    assert runs == 1
+
+    release.clear()
+    lone = asyncio.ensure_future(calls.call("k2", fetch))
+    await asyncio.sleep(0)
+    lone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await lone
+    await asyncio.sleep(0)
+    assert len(calls) == 0  # the abandoned call was cancelled and forgotten
