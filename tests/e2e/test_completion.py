@@ -246,3 +246,18 @@ async def test_scripted_reply_then_recovery(fake: FakeMistral, session: EditorSe
     session.open(URI, "x = \n")
     result = await session.inline(URI, 0, 4)
     assert result.items[0].insert_text == "first"
+
+
+async def test_non_streaming_mode(fake: FakeMistral) -> None:
+    fake.fim_responder = lambda body: "value)\nnext_line = 2"
+    session = await EditorSession.start(
+        "vscode", server_environment(fake.base_url), options={"stream": False}
+    )
+    try:
+        text, line, index = split_marker("print(|)\n")
+        session.open(URI, text)
+        result = await session.inline(URI, line, index)
+        assert apply_inline(text, session, result.items[0]) == "print(value)\n"
+        assert fake.fim_requests[-1].body["stream"] is False
+    finally:
+        await session.stop()
