@@ -39,6 +39,24 @@ class CodestralProtocol(LanguageServerProtocol):
 
     _server: CodestralServer
 
+    def _execute_handler(self, msg_id: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
+        """Run a handler as pygls does, then forget its future once it is done.
+
+        pygls files the future of every generator or async handler under ``msg_id`` for
+        ``$/cancelRequest``, but only a request's answer removes it: for notifications (our
+        ``didChange`` is a generator) the entry stayed forever, about 1 KB per keystroke.
+        """
+        super()._execute_handler(msg_id, handler, *args, **kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(
+                lambda done: (
+                    self._request_futures.pop(msg_id, None)
+                    if self._request_futures.get(msg_id) is done
+                    else None
+                )
+            )
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
         self, params: types.InitializeParams
