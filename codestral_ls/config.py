@@ -133,6 +133,38 @@ class Settings:
     connect_timeout_ms: int = setting(
         3000, "Deadline for opening a connection.", minimum=100, maximum=60_000
     )
+    # -- chat ---------------------------------------------------------------------------------
+    chat_model: str = setting(
+        "codestral-latest", "Chat model for the code actions (Explain, Refactor, Fix, ...)."
+    )
+    chat_max_tokens: int = setting(
+        2048, "Most tokens one code-action answer may cost.", minimum=1, maximum=32_768
+    )
+    chat_temperature: float = setting(
+        0.2, "Sampling temperature of the code actions.", minimum=0.0, maximum=1.5
+    )
+    chat_timeout_ms: int = setting(
+        120_000,
+        "Deadline for one code-action answer, and the longest wait between two of its pieces.",
+        minimum=1000,
+        maximum=600_000,
+    )
+    code_actions: list[str] = setting(
+        ["explain", "refactor", "fix", "docstring", "tests", "custom", "reply"],
+        "Code actions offered: any of `explain`, `refactor`, `fix`, `docstring`, `tests`, "
+        "`custom`, `reply` (chat in `*.codestral.md` files).",
+    )
+    system_prompts: dict[str, str] = setting(
+        {},
+        "System prompt per code action, replacing the built-in one: an object from action id "
+        '(as in `codeActions`, plus `chat`) to text, e.g. `{"explain": "Answer in French."}`.',
+    )
+    chat_context_lines: int = setting(
+        40,
+        "Lines of surrounding code sent with a selection, above and below each.",
+        minimum=0,
+        maximum=2000,
+    )
     # -- switches ----------------------------------------------------------------------------
     enable: bool = setting(True, "Turn completions on or off.")
     disabled_languages: list[str] = setting(
@@ -246,6 +278,10 @@ def _coerce(target: Any, raw: Any) -> Any:
     if typing.get_origin(target) is dict:
         if not isinstance(raw, Mapping):
             raise ValueError(f"must be an object, not {raw!r}")
+        if typing.get_args(target) == (str, str) and not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+        ):
+            raise ValueError(f"must map strings to strings, not {raw!r}")
         return dict(raw)
     raise ValueError(f"has an unsupported type {target!r}")
 

@@ -212,17 +212,32 @@ class MistralClient:
         model: str,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        timeouts: Timeouts | None = None,
+        stream: bool = True,
     ) -> AsyncIterator[str]:
         """Yield the answer's text deltas as they arrive. Closing the iterator closes the stream.
 
         No overall deadline here: chat answers are long, the caller bounds the whole call.
+        ``timeouts`` replaces the client's connect/read deadlines for this call (a chat answer
+        may take far longer to start than a completion). Without ``stream`` the whole JSON
+        answer is awaited and yielded as one piece (for endpoints without SSE).
         """
-        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": True}
+        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": stream}
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:
             body["temperature"] = temperature
-        events = self._events("chat/completions", body)
+        timeout = _http_timeout(timeouts) if timeouts else httpx.USE_CLIENT_DEFAULT
+        if not stream:
+            with _translate_transport_errors():
+                response = await self._http.post("chat/completions", json=body, timeout=timeout)
+            if response.status_code != 200:
+                raise _http_error(response.status_code, response.headers, response.text)
+            text, _finish = _message_content(_parse_json(response.text))
+            if text:
+                yield text
+            return
+        events = self._events("chat/completions", body, timeout)
         async with contextlib.aclosing(events):
             async for delta, _finish, _usage in events:
                 if delta:
@@ -231,11 +246,11 @@ class MistralClient:
     # -- wire format -----------------------------------------------------------------------
 
     async def _events(
-        self, path: str, body: dict[str, Any]
+        self, path: str, body: dict[str, Any], timeout: Any = httpx.USE_CLIENT_DEFAULT
     ) -> AsyncIterator[tuple[str, str | None, dict[str, Any] | None]]:
         """POST ``body`` and yield (delta text, finish_reason, usage) per SSE event."""
         with _translate_transport_errors():
-            async with self._http.stream("POST", path, json=body) as response:
+            async with self._http.stream("POST", path, json=body, timeout=timeout) as response:
                 if response.status_code != 200:
                     raw = await response.aread()
                     raise _http_error(
@@ -254,6 +269,12 @@ class MistralClient:
                 if not done:
                     # The body ended without [DONE]: the stream was cut.
                     raise ApiError(ErrorKind.NETWORK, "the answer stream ended before [DONE]")
+
+
+def _http_timeout(timeouts: Timeouts) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
+    )
 
 
 class _translate_transport_errors:

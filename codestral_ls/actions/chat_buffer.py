@@ -1,0 +1,120 @@
+"""A conversation kept in a Markdown file, so chat works in any editor that has code actions.
+
+A file whose name ends in ``.codestral.md`` is a chat buffer::
+
+    Text before the first heading is the first question.
+
+    ## Codestral
+
+    The assistant's answer.
+
+    ## You
+
+    A follow-up question.
+
+Level-2 headings name who speaks: ``You``/``User``/``Me`` for the user, ``Codestral``/
+``Assistant``/``AI`` for the model, ``System`` for an optional system prompt of this chat.
+Other headings are ordinary text of the current message. "Codestral: Reply" sends the whole
+conversation and appends the answer under ``## Codestral``, then opens a new ``## You`` section
+for the next question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CHAT_SUFFIX = ".codestral.md"
+ASSISTANT_HEADING = "## Codestral"
+USER_HEADING = "## You"
+
+_ROLES = {
+    "you": "user",
+    "user": "user",
+    "me": "user",
+    "codestral": "assistant",
+    "assistant": "assistant",
+    "ai": "assistant",
+    "system": "system",
+}
+_HEADING = re.compile(r"^##[ \t]+(?P<name>[A-Za-z]+)[ \t]*:?[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+def is_chat_buffer(uri: str) -> bool:
+    """Whether the document at ``uri`` is a chat buffer (by its name)."""
+    return uri.lower().split("?")[0].endswith(CHAT_SUFFIX)
+
+
+def parse_conversation(text: str) -> list[Message]:
+    """The messages of a chat buffer, in order; empty sections are dropped.
+
+    Headings inside fenced code blocks are code, not speakers. Consecutive sections of the
+    same role are merged, since the API expects user and assistant turns to alternate.
+    """
+    messages: list[Message] = []
+    role = "user"
+    lines: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        content = "\n".join(lines).strip()
+        if not content:
+            return
+        if messages and messages[-1].role == role:
+            messages[-1] = Message(role, messages[-1].content + "\n\n" + content)
+        else:
+            messages.append(Message(role, content))
+
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        speaker = _ROLES.get(match.group("name").lower()) if match else None
+        if speaker is None:
+            lines.append(line)
+            continue
+        flush()
+        role, lines = speaker, []
+    flush()
+    return messages
+
+
+def wants_reply(messages: list[Message]) -> bool:
+    """Whether the conversation ends with a user message the model has not answered."""
+    return bool(messages) and messages[-1].role == "user"
+
+
+def reply_text(answer: str, document_text: str, newline: str = "\n") -> str:
+    """What to append to a chat buffer ending in ``document_text``: the answer, then a prompt.
+
+    The answer goes under its own heading, separated from what precedes it by one blank line
+    whatever the buffer ended with, and a fresh ``## You`` section waits for the next question.
+    """
+    if not document_text.strip() or document_text.endswith(("\n\n", "\r\n\r\n")):
+        lead = ""
+    elif document_text.endswith(("\n", "\r")):
+        lead = newline
+    else:
+        lead = newline * 2
+    body = answer.replace("\r\n", "\n").strip("\n").rstrip().replace("\n", newline)
+    parts = [ASSISTANT_HEADING, "", body, "", USER_HEADING, "", ""]
+    return lead + newline.join(parts)
+
+
+__all__ = [
+    "ASSISTANT_HEADING",
+    "CHAT_SUFFIX",
+    "USER_HEADING",
+    "Message",
+    "is_chat_buffer",
+    "parse_conversation",
+    "reply_text",
+    "wants_reply",
+]

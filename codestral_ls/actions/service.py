@@ -1,0 +1,383 @@
+"""Code actions from listing to applied edit, in terms of our documents and the LSP client.
+
+Listing (:meth:`ActionService.list_actions`) is synchronous and local: it never calls the API.
+Running an action (:meth:`ActionService.compute_edit`) checks the document is still at the
+version the action was offered for, asks Codestral, checks the version again and only then
+turns the answer into an edit, so an edit is either whole and current or not made at all.
+Every failure ends in exactly one message to the user.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from codestral_ls.actions import chat_buffer, edits, prompts
+from codestral_ls.actions.catalog import (
+    ACTIONS,
+    RUN_COMMAND,
+    ActionRequest,
+    ActionSpec,
+    Placement,
+    enabled_ids,
+    kind_matches,
+    offered,
+    title_of,
+)
+from codestral_ls.actions.comments import comment_style, language_of
+from codestral_ls.actions.run import ActionCancelled, WorkProgress, collect_answer
+from codestral_ls.actions.target import Target, find_target
+from codestral_ls.documents import Document
+from codestral_ls.health import explain
+from codestral_ls.mistral_api import ApiError, Timeouts
+
+log = logging.getLogger(__name__)
+
+_SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
+
+
+@dataclass(frozen=True)
+class ClientFeatures:
+    """What the client can do with code actions and edits, read once per request."""
+
+    literals: bool  # CodeAction objects (else bare Commands)
+    resolve_edit: bool  # fills ``edit`` lazily through codeAction/resolve
+    document_changes: bool  # versioned TextDocumentEdits
+    create_files: bool  # CreateFile operations
+    apply_edit: bool  # workspace/applyEdit
+
+    @classmethod
+    def of(cls, capabilities: types.ClientCapabilities) -> ClientFeatures:
+        text = capabilities.text_document
+        code_action = text.code_action if text else None
+        workspace = capabilities.workspace
+        workspace_edit = workspace.workspace_edit if workspace else None
+        operations = list(workspace_edit.resource_operations or []) if workspace_edit else []
+        resolve = code_action.resolve_support if code_action else None
+        # Neovim declares resource operations without documentChanges yet applies both;
+        # resource operations exist only inside documentChanges, so one implies the other.
+        document_changes = bool(workspace_edit and (workspace_edit.document_changes or operations))
+        return cls(
+            literals=bool(code_action and code_action.code_action_literal_support),
+            resolve_edit=bool(
+                code_action
+                and code_action.data_support
+                and resolve
+                and "edit" in resolve.properties
+            ),
+            document_changes=document_changes,
+            create_files=document_changes and types.ResourceOperationKind.Create in operations,
+            apply_edit=bool(workspace and workspace.apply_edit),
+        )
+
+
+class ActionFailed(Exception):
+    """An action that cannot go on; ``str()`` is the message for the user."""
+
+
+class ActionService:
+    """The code-action feature of one server (``server``: a CodestralServer)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    @property
+    def features(self) -> ClientFeatures:
+        return ClientFeatures.of(self.server.client_capabilities)
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def list_actions(
+        self, params: types.CodeActionParams
+    ) -> list[types.CodeAction | types.Command]:
+        """The actions for a range; local work only, nothing is sent to the API."""
+        document = self.server.documents.get(params.text_document.uri)
+        if document is None or not self.server.endpoint.usable:
+            return []
+        enabled = enabled_ids(self.server.settings.code_actions)
+        start, end = params.range.start, params.range.end
+        target: Target | None = None
+        if chat_buffer.is_chat_buffer(document.uri):
+            specs = offered(
+                enabled,
+                None,
+                has_diagnostics=False,
+                chat_buffer=True,
+                awaiting_reply=chat_buffer.wants_reply(
+                    chat_buffer.parse_conversation(document.text)
+                ),
+            )
+        else:
+            target = find_target(
+                document,
+                document.cursor(start.line, start.character),
+                document.cursor(end.line, end.character),
+            )
+            specs = offered(enabled, target, has_diagnostics=bool(params.context.diagnostics))
+        only = params.context.only
+        request_base = {
+            "uri": document.uri,
+            "version": document.version,
+            "start": (start.line, start.character),
+            "end": (end.line, end.character),
+        }
+        out: list[types.CodeAction | types.Command] = []
+        for spec in specs:
+            if not kind_matches(spec.kind, only):
+                continue
+            diagnostics = params.context.diagnostics if spec.id == "fix" else []
+            request = ActionRequest(
+                spec.id, **request_base, diagnostics=tuple(_summary(d) for d in diagnostics)
+            )
+            out.append(self._offer(spec, title_of(spec, target), request, diagnostics))
+        return out
+
+    def _offer(
+        self,
+        spec: ActionSpec,
+        title: str,
+        request: ActionRequest,
+        diagnostics: list[types.Diagnostic],
+    ) -> types.CodeAction | types.Command:
+        features = self.features
+        command = types.Command(title=title, command=RUN_COMMAND, arguments=[request.to_json()])
+        if not features.literals:
+            return command
+        action = types.CodeAction(
+            title=title, kind=spec.kind, diagnostics=list(diagnostics) or None
+        )
+        if features.resolve_edit:
+            action.data = request.to_json()
+        else:
+            action.command = command
+        return action
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        """Fill in ``action.edit`` (left out when the action fails or is cancelled)."""
+        try:
+            request = ActionRequest.from_json(action.data)
+        except ValueError as error:
+            log.warning("codeAction/resolve with data that is not ours: %s", error)
+            return action
+        edit = await self.compute_edit(request)
+        if edit is not None:
+            action.edit = edit
+        return action
+
+    async def run_command(self, *arguments: Any) -> None:
+        """``workspace/executeCommand``: compute the edit and have the client apply it."""
+        if len(arguments) != 1:
+            self._tell(f"{RUN_COMMAND} takes one argument, not {len(arguments)}.")
+            return
+        try:
+            request = ActionRequest.from_json(arguments[0])
+        except ValueError as error:
+            self._tell(f"{RUN_COMMAND}: {error}.")
+            return
+        edit = await self.compute_edit(request)
+        if edit is None:
+            return
+        title = ACTIONS[request.action].title
+        result = await self.server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=title)
+        )
+        if not result.applied:
+            reason = f": {result.failure_reason}" if result.failure_reason else ""
+            self._tell(f"{title}: the editor did not apply the edit{reason}.")
+
+    async def compute_edit(self, request: ActionRequest) -> types.WorkspaceEdit | None:
+        """The edit for ``request``, or ``None`` after telling the user why there is none."""
+        spec = ACTIONS[request.action]
+        progress = WorkProgress(self.server, spec.title)
+        try:
+            document = self._current(request, spec)
+            messages, finish = self._plan(spec, request, document)
+            await progress.begin()
+            answer = await self._ask(messages, progress)
+            if self._current(request, spec) is not document:
+                raise ActionFailed(_stale(spec))
+            if not answer.strip():
+                raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
+            edit = finish(answer)
+        except ActionFailed as failure:
+            progress.end("failed")
+            self._tell(str(failure))
+            return None
+        except ApiError as error:
+            progress.end("failed")
+            log.warning("%s failed: %s (%s)", spec.id, error, error.kind.value)
+            self._tell(f"{spec.title} failed. {explain(error, self.server.endpoint.base_url)}")
+            return None
+        except ActionCancelled:
+            progress.end("cancelled")
+            log.info("%s cancelled by the user", spec.id)
+            return None
+        except BaseException:
+            progress.end("cancelled")
+            raise
+        progress.end("done")
+        return edit
+
+    def _current(self, request: ActionRequest, spec: ActionSpec) -> Document:
+        """The document, if it is still open at the version the action was offered for."""
+        document = self.server.documents.get(request.uri)
+        if document is None:
+            raise ActionFailed(f"{spec.title}: the document is no longer open.")
+        if document.version != request.version:
+            raise ActionFailed(_stale(spec))
+        if not self.server.endpoint.usable:
+            raise ActionFailed(f"{spec.title}: {self.server.endpoint.problem}.")
+        return document
+
+    def _plan(
+        self, spec: ActionSpec, request: ActionRequest, document: Document
+    ) -> tuple[list[dict[str, str]], Any]:
+        """The messages to send, and how to turn the answer into an edit afterwards."""
+        settings = self.server.settings
+        overrides = settings.system_prompts
+        features = self.features
+        if spec.placement is Placement.APPEND_REPLY:
+            conversation = chat_buffer.parse_conversation(document.text)
+            if not chat_buffer.wants_reply(conversation):
+                raise ActionFailed(f"{spec.title}: write a question under '## You' first.")
+            messages = prompts.chat_messages(conversation, overrides)
+
+            def finish_reply(answer: str) -> types.WorkspaceEdit:
+                newline = edits.newline_of(document)
+                text = chat_buffer.reply_text(answer, document.text, newline)
+                change = edits.append_at_end(document, "", 0)
+                replacement = edits.Replacement(change.start, change.end, text)
+                return self._edit(
+                    [edits.FileChange(document, [replacement], version=request.version)], features
+                )
+
+            return messages, finish_reply
+
+        start = document.cursor(*request.start)
+        end = document.cursor(*request.end)
+        target = find_target(document, start, end)
+        if target is None:
+            raise ActionFailed(f"{spec.title}: there is no code at the cursor.")
+        if spec.id == "custom" and not target.instruction:
+            raise ActionFailed(f"{spec.title}: write '# codestral: <instruction>' above the code.")
+        language = language_of(document.language_id, document.uri)
+        tests_uri = None
+        if spec.placement is Placement.TESTS and features.create_files:
+            tests_uri = edits.companion_test_uri(document.uri, language)
+        messages = prompts.action_messages(
+            spec.id,
+            document,
+            target,
+            context_lines=settings.chat_context_lines,
+            overrides=overrides,
+            diagnostics=request.diagnostics,
+            tests=prompts.WhereTestsGo(prompts.file_name(tests_uri) if tests_uri else None),
+        )
+
+        def finish(answer: str) -> types.WorkspaceEdit:
+            version = request.version
+            if spec.placement is Placement.COMMENT_ABOVE:
+                style = comment_style(document.language_id, document.uri)
+                replacements = edits.comment_above(document, target, answer, style)
+                return self._edit(
+                    [edits.FileChange(document, replacements, version=version)], features
+                )
+            code = edits.extract_code(answer)
+            if not code.strip():
+                raise ActionFailed(f"{spec.title}: Codestral's answer had no code in it.")
+            if spec.placement is Placement.REPLACE:
+                replacements = edits.replace_target(
+                    document, target, code, drop_instruction=spec.id == "custom"
+                )
+                return self._edit(
+                    [edits.FileChange(document, replacements, version=version)], features
+                )
+            if tests_uri is not None:
+                return self._edit([self._test_file_change(tests_uri, document, code)], features)
+            replacements = edits.tests_below(document, target, code, language)
+            return self._edit([edits.FileChange(document, replacements, version=version)], features)
+
+        return messages, finish
+
+    def _test_file_change(self, uri: str, source: Document, code: str) -> edits.FileChange:
+        """Append to the test file if it exists (open or on disk), else create it."""
+        unit = edits.indent_unit(source.lines[:400])
+        open_document = self.server.documents.get(uri)
+        if open_document is not None:
+            block = edits.reindent(code, "", unit).replace("\n", edits.newline_of(open_document))
+            replacement = edits.append_at_end(open_document, block, gap=2)
+            return edits.FileChange(open_document, [replacement], version=open_document.version)
+        existing = _read_file(uri)
+        document = Document(uri, existing or "", encoding=source.encoding)
+        block = edits.reindent(code, "", unit).replace("\n", edits.newline_of(source))
+        if existing is not None:
+            return edits.FileChange(document, [edits.append_at_end(document, block, gap=2)])
+        replacement = edits.Replacement(
+            document.cursor(0, 0), document.cursor(0, 0), block + edits.newline_of(source)
+        )
+        return edits.FileChange(document, [replacement], create=True)
+
+    def _edit(
+        self, changes: list[edits.FileChange], features: ClientFeatures
+    ) -> types.WorkspaceEdit:
+        return edits.workspace_edit(changes, versioned=features.document_changes)
+
+    async def _ask(self, messages: list[dict[str, str]], progress: WorkProgress) -> str:
+        settings = self.server.settings
+        seconds = settings.chat_timeout_ms / 1000
+        connect = min(settings.connect_timeout_ms / 1000, seconds)
+        chunks = self.server.engine.client.chat_stream(
+            messages,
+            model=settings.chat_model,
+            max_tokens=settings.chat_max_tokens,
+            temperature=settings.chat_temperature,
+            timeouts=Timeouts(connect=connect, read=seconds, total=seconds),
+            stream=settings.stream,
+        )
+        return await collect_answer(
+            chunks, deadline=seconds, cancelled=progress.cancelled, on_progress=progress.received
+        )
+
+    def _tell(self, message: str) -> None:
+        self.server.warn_user(message)
+
+
+def _stale(spec: ActionSpec) -> str:
+    return (
+        f"{spec.title}: the document was edited after the action was offered, so nothing was "
+        "changed. Run the action again."
+    )
+
+
+def _summary(diagnostic: types.Diagnostic) -> dict[str, Any]:
+    """What the prompt says about a diagnostic (its line, severity, message, source, code)."""
+    severity = diagnostic.severity
+    code = diagnostic.code
+    return {
+        "line": diagnostic.range.start.line,
+        "severity": _SEVERITIES.get(int(severity), "") if severity else "",
+        "message": diagnostic.message,
+        "source": diagnostic.source or "",
+        "code": code if isinstance(code, (str, int)) else "",
+    }
+
+
+def _read_file(uri: str) -> str | None:
+    """The text of the file at a ``file:`` URI, or ``None`` when it does not exist."""
+    path = to_fs_path(uri)
+    if not path or not uri.startswith("file:"):
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+__all__ = ["ActionFailed", "ActionService", "ClientFeatures"]
