@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from codestral_ls import __version__, logs
+from codestral_ls.actions import register as register_actions
 from codestral_ls.config import Settings
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
@@ -240,6 +241,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     async def shutdown(ls: CodestralServer, *_args: object) -> None:
         await ls.engine.aclose()
 
+    register_actions(server)
     return server
 
 
