@@ -69,9 +69,10 @@ class _Shown:
 
 
 class TypedAhead:
-    """Remembers the last completions shown per document, to serve them as the user types."""
+    """Remembers the last completions per document (shown, or paid for and landed), to serve
+    them as the user types."""
 
-    def __init__(self, per_document: int = 4) -> None:
+    def __init__(self, per_document: int = 8) -> None:
         self._per_document = per_document
         self._shown: dict[Hashable, deque[_Shown]] = {}
 
@@ -79,7 +80,10 @@ class TypedAhead:
         if not completion:
             return
         entries = self._shown.setdefault(document, deque(maxlen=self._per_document))
-        entries.append(_Shown(prompt[-_ANCHOR_CHARS:], suffix, completion))
+        shown = _Shown(prompt[-_ANCHOR_CHARS:], suffix, completion)
+        if shown in entries:  # shown again (or shown after it landed): keep one, the newest
+            entries.remove(shown)
+        entries.append(shown)
 
     def forget(self, document: Hashable) -> None:
         self._shown.pop(document, None)

@@ -2,6 +2,8 @@
 
     build the FIM context (prompt.py)
       -> typed-ahead reuse or exact cache hit (cache.py): answered with no request
+      -> the document's call still in flight, when the user only typed on since it started:
+         its answer minus what was typed (no new request, no debounce)
       -> debounce until the document is quiet; newer requests supersede (scheduling.py)
       -> circuit breaker (health.py)
       -> one shared upstream call, streamed and cut when the mode's answer is whole
@@ -19,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
 from codestral_ls.config import Settings
@@ -40,7 +42,22 @@ class Completion:
 
     text: str
     cursor: Cursor
-    source: str  # "api", "cache" or "typed-ahead"
+    source: str  # "api", "cache", "typed-ahead" or "in-flight"
+
+
+#: How much of the prompt's end identifies the text a running call was made for.
+_JOIN_ANCHOR = 400
+#: Most characters the user may type ahead of a running call and still use its answer.
+_JOIN_TYPED = 200
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """The newest upstream call of a document: the prompt's end and suffix it was made for."""
+
+    anchor: str
+    suffix: str
+    key: str
 
 
 @dataclass
@@ -51,10 +68,13 @@ class EngineStats:
     upstream_calls: int = 0
     cache_hits: int = 0
     typed_ahead_hits: int = 0
+    in_flight_hits: int = 0
     superseded: int = 0
     failures: int = 0
     chunks_received: int = 0
     stopped_early: int = 0
+    #: Completions returned with text, by where they came from ("api", "cache", …).
+    shown: dict[str, int] = field(default_factory=dict)
 
 
 class CompletionEngine:
@@ -74,6 +94,7 @@ class CompletionEngine:
         self.health = UpstreamHealth(notify, clock=clock)
         self._typed_ahead = TypedAhead()
         self._calls: SharedCalls[str] = SharedCalls()
+        self._in_flight: dict[str, _InFlight] = {}
         self._client: MistralClient | None = None
         self.settings = settings
         self.endpoint = endpoint
@@ -137,6 +158,7 @@ class CompletionEngine:
     def document_closed(self, uri: str) -> None:
         self.rhythm.forget(uri)
         self._typed_ahead.forget(uri)
+        self._in_flight.pop(uri, None)
 
     # -- completion ------------------------------------------------------------------------
 
@@ -180,15 +202,31 @@ class CompletionEngine:
         is let through a paused circuit breaker. Never raises for API failures.
         """
         self.stats.requests += 1
+        context = self.context(document, cursor) if self.wants(document) else None
+        rest = joined = None
+        if context is not None:
+            rest = self._typed_ahead.rest(document.uri, context.prompt, context.suffix)
+            if rest is None:
+                # Joined before this request supersedes the older ones, so that the call they
+                # were waiting for is still running when they leave.
+                joined = self._join_in_flight(document.uri, context)
         ticket = self._latest.begin(document.uri)
         try:
-            if not self.wants(document):
+            if context is None:
                 return None
-            context = self.context(document, cursor)
-            rest = self._typed_ahead.rest(document.uri, context.prompt, context.suffix)
             if rest is not None:
                 self.stats.typed_ahead_hits += 1
+                self._count_shown("typed-ahead")
                 return Completion(rest, cursor, "typed-ahead")
+            if joined is not None:
+                typed, waiter = joined
+                landed = await self._latest.run(ticket, waiter)
+                rest = landed[len(typed) :] if landed.startswith(typed) else ""
+                if rest.strip():
+                    self.stats.in_flight_hits += 1
+                    self._count_shown("in-flight")
+                    return Completion(rest, cursor, "in-flight")
+                # The model went another way than the user: ask for this text as usual.
             request = self.fim_request(context)
             key = cache_key(request, context.mode.value, self.settings.max_lines)
             cached = self.cache.get(key)
@@ -200,8 +238,12 @@ class CompletionEngine:
                 return self._shown(document, context, cached, cursor, "cache")
             if not invoked and not self.health.allows():
                 return None
+            self._in_flight[document.uri] = _InFlight(
+                context.prompt[-_JOIN_ANCHOR:], context.suffix, key
+            )
             text = await self._latest.run(
-                ticket, self._calls.call(key, lambda: self._fetch(context, request, key))
+                ticket,
+                self._calls.call(key, lambda: self._fetch(document.uri, context, request, key)),
             )
             return self._shown(document, context, text, cursor, "api")
         except Superseded:
@@ -212,16 +254,44 @@ class CompletionEngine:
         finally:
             self._latest.finish(ticket)
 
+    def _join_in_flight(
+        self, uri: str, context: FimContext
+    ) -> tuple[str, asyncio.Future[str]] | None:
+        """Wait for this document's running call if the user only typed on since it started.
+
+        The user keeps typing while the answer is on its way (Continue's "generator reuse"):
+        when the text before the cursor is the call's prompt plus what was typed since, and
+        the text after it is unchanged, the answer still applies minus what was typed. Returns
+        (typed since, the call's answer to wait for), or ``None``.
+        """
+        flight = self._in_flight.get(uri)
+        if flight is None or context.suffix != flight.suffix:
+            return None
+        prompt = context.prompt
+        start = prompt.rfind(flight.anchor, max(0, len(prompt) - len(flight.anchor) - _JOIN_TYPED))
+        if start < 0 or (start > 0 and len(flight.anchor) < _JOIN_ANCHOR):
+            return None  # not the same text before the cursor (a short anchor is the whole prompt)
+        waiter = self._calls.join(flight.key)
+        if waiter is None:
+            del self._in_flight[uri]
+            return None
+        return prompt[start + len(flight.anchor) :], waiter
+
+    def _count_shown(self, source: str) -> None:
+        self.stats.shown[source] = self.stats.shown.get(source, 0) + 1
+
     def _shown(
         self, document: Document, context: FimContext, text: str, cursor: Cursor, source: str
     ) -> Completion | None:
         if not text:
             return None
         self._typed_ahead.remember(document.uri, context.prompt, context.suffix, text)
+        self._count_shown(source)
         return Completion(text, cursor, source)
 
-    async def _fetch(self, context: FimContext, request: FimRequest, key: str) -> str:
-        """One upstream call; the cleaned answer ("" for none) is cached and returned."""
+    async def _fetch(self, uri: str, context: FimContext, request: FimRequest, key: str) -> str:
+        """One upstream call; the cleaned answer ("" for none) is cached, remembered for
+        typed-ahead reuse (paid for, so worth keeping even if nobody shows it) and returned."""
         max_lines = self.settings.max_lines
         self.stats.upstream_calls += 1
         try:
@@ -251,6 +321,7 @@ class CompletionEngine:
             len(text),
         )
         self.cache.put(key, text)
+        self._typed_ahead.remember(uri, context.prompt, context.suffix, text)
         return text
 
 

@@ -28,7 +28,11 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-#: Gaps longer than this are pauses, not part of the typing rhythm.
+#: Gaps longer than this many times the longest debounce are pauses, not part of the typing
+#: rhythm (1 s with the default 400 ms bound). Relative, so the rule keeps its meaning when the
+#: bounds change (and when the benchmarks replay a session faster than real time).
+_PAUSE_FACTOR = 2.5
+#: Used when the bounds are zero (no debounce at all).
 _PAUSE_SECONDS = 1.0
 #: The rhythm needs a few samples before it is trusted over the configured delay.
 _MIN_SAMPLES = 5
@@ -59,13 +63,17 @@ class KeystrokeRhythm:
     def note_edit(self, document: Hashable) -> None:
         """Record an edit (one ``didChange``) to ``document`` now."""
         now = self._clock()
-        if self._last_any is not None and 0 < now - self._last_any < _PAUSE_SECONDS:
+        if self._last_any is not None and 0 < now - self._last_any < self.pause_threshold():
             self._gaps.append(now - self._last_any)
         self._last_any = now
         self._last_edit[document] = now
 
     def forget(self, document: Hashable) -> None:
         self._last_edit.pop(document, None)
+
+    def pause_threshold(self) -> float:
+        """A gap at least this long is a pause: it says nothing about the typing rhythm."""
+        return _PAUSE_FACTOR * self.maximum if self.maximum > 0 else _PAUSE_SECONDS
 
     def quiet_for(self, document: Hashable) -> float:
         """Seconds since ``document`` was last edited (infinite if never)."""
@@ -178,13 +186,30 @@ class SharedCalls(Generic[T]):
             flight = _Flight(asyncio.ensure_future(start()))
             self._flights[key] = flight
             flight.task.add_done_callback(lambda _t, k=key, f=flight: self._landed(k, f))
+        return await self._waiter(flight)
+
+    def join(self, key: Hashable) -> asyncio.Future[T] | None:
+        """Wait for the call running under ``key``, if there is one (else ``None``).
+
+        The caller counts as a waiter from this very moment, so an older request leaving in
+        the meantime cannot cancel the call; cancelling the returned future gives it up.
+        """
+        flight = self._flights.get(key)
+        if flight is None or flight.task.done():
+            return None
+        return self._waiter(flight)
+
+    def _waiter(self, flight: _Flight[T]) -> asyncio.Future[T]:
         flight.waiters += 1
-        try:
-            return await asyncio.shield(flight.task)
-        finally:
+        waiter = asyncio.shield(flight.task)
+
+        def release(_done: asyncio.Future[T]) -> None:
             flight.waiters -= 1
             if flight.waiters == 0 and not flight.task.done():
                 flight.task.cancel()
+
+        waiter.add_done_callback(release)
+        return waiter
 
     def _landed(self, key: Hashable, flight: _Flight[T]) -> None:
         if self._flights.get(key) is flight:

@@ -9,6 +9,7 @@ the whole text on every keystroke; :class:`CodestralProtocol` routes the ``didOp
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Generator, Mapping
@@ -27,6 +28,9 @@ from codestral_ls.engine import CompletionEngine
 from codestral_ls.items import completion_items, inline_items
 
 log = logging.getLogger(__name__)
+
+#: Custom request answering the engine's counters (see ``EngineStats``).
+STATS_REQUEST = "codestral/stats"
 
 _MESSAGE_TYPES = {
     logging.ERROR: types.MessageType.Error,
@@ -240,6 +244,11 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: CodestralServer, *_args: object) -> None:
         await ls.engine.aclose()
+
+    @server.feature(STATS_REQUEST)
+    def stats(ls: CodestralServer, *_args: object) -> dict[str, Any]:
+        """Counters of the completion engine (upstream calls, cache hits…), for benchmarks."""
+        return dataclasses.asdict(ls.engine.stats)
 
     register_actions(server)
     return server

@@ -48,3 +48,13 @@ def test_typed_ahead_serves_the_rest_while_the_user_types_it() -> None:
     assert memory.rest("doc", "x = compu", "]\n") is None  # the suffix changed
     assert memory.rest("other", "x = compu", ")\n") is None
     assert memory.rest("doc", "x = compute(a, b", ")\n") is None  # typed it all
+
+
+def test_typed_ahead_keeps_one_copy_of_a_completion_seen_twice() -> None:
+    memory = TypedAhead(per_document=2)
+    memory.remember("doc", "a = ", "\n", "one")
+    memory.remember("doc", "b = ", "\n", "two")
+    memory.remember("doc", "a = ", "\n", "one")  # landed, then shown: still one entry
+    memory.remember("doc", "c = ", "\n", "three")
+    assert memory.rest("doc", "a = o", "\n") == "ne"
+    assert memory.rest("doc", "b = t", "\n") is None  # the oldest was dropped

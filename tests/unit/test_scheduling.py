@@ -109,3 +109,48 @@ async def test_shared_calls_run_once_and_cancel_when_nobody_waits() -> None:
         await lone
     await asyncio.sleep(0)
     assert len(calls) == 0  # the abandoned call was cancelled and forgotten
+
+
+def test_a_pause_is_long_relative_to_the_debounce_bounds() -> None:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.015, minimum=0.006, maximum=0.04, clock=clock)
+    assert rhythm.pause_threshold() == pytest.approx(0.1)
+    for _ in range(20):
+        clock.now += 0.012
+        rhythm.note_edit("doc")
+    learnt = rhythm.delay()
+    for _ in range(5):
+        clock.now += 0.2  # long pauses at this scale: not part of the rhythm
+        rhythm.note_edit("doc")
+    assert rhythm.delay() == learnt
+    assert KeystrokeRhythm(base=0.15, minimum=0.06, maximum=0.4).pause_threshold() == 1.0
+
+
+async def test_joining_a_running_call_keeps_it_alive_when_its_first_waiter_leaves() -> None:
+    calls: SharedCalls[str] = SharedCalls()
+    release = asyncio.Event()
+
+    async def fetch() -> str:
+        await release.wait()
+        return "answer"
+
+    first = asyncio.ensure_future(calls.call("k", fetch))
+    await asyncio.sleep(0)
+    joined = calls.join("k")
+    assert joined is not None
+    assert calls.join("other") is None
+    first.cancel()  # the older request is superseded
+    await asyncio.sleep(0)
+    release.set()
+    assert await joined == "answer"
+
+    release.clear()
+    lone = asyncio.ensure_future(calls.call("k2", fetch))
+    await asyncio.sleep(0)
+    second = calls.join("k2")
+    assert second is not None
+    lone.cancel()
+    second.cancel()  # the last one gives up too: the call is cancelled and forgotten
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(calls) == 0
