@@ -32,17 +32,15 @@ def register(server: Any) -> ActionService:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(resolve_provider=True, code_action_kinds=ACTION_KINDS),
     )
-    def code_action(
-        _ls: Any, params: types.CodeActionParams
-    ) -> list[types.CodeAction | types.Command]:
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
         return service.list_actions(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
-    async def code_action_resolve(_ls: Any, action: types.CodeAction) -> types.CodeAction:
+    async def code_action_resolve(action: types.CodeAction) -> types.CodeAction:
         return await service.resolve(action)
 
     @server.command(RUN_COMMAND)
-    async def run_action(_ls: Any, *arguments: Any) -> None:
+    async def run_action(*arguments: Any) -> None:
         await service.run_command(*arguments)
 
     return service

@@ -1,0 +1,412 @@
+"""Code actions end to end, around the edit: listing for free, progress, cancellation,
+stale documents and API failures, each ending in one message and no edit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import client_capabilities
+
+from tests.actions_client import ActionEditor, capabilities
+from tests.fake_mistral import CutStream, Delay, Error, FakeMistral, Hang, Reply
+
+SOURCE = (Path(__file__).resolve().parents[1] / "fixtures" / "actions" / "calc.py").read_text(
+    encoding="utf-8"
+)
+URI = "file:///work/project/calc.py"
+LONG_ANSWER = "```python\n" + "x = 1  # «é» 😀\n" * 200 + "```"
+
+
+@pytest_asyncio.fixture
+async def editor(fake: FakeMistral) -> AsyncIterator[ActionEditor]:
+    started = await ActionEditor.start(fake.base_url, capabilities(encoding="utf-16"))
+    started.open(URI, SOURCE)
+    yield started
+    await started.stop()
+
+
+def at(editor: ActionEditor, needle: str) -> types.Range:
+    position = editor.position_of(URI, needle)
+    return types.Range(start=position, end=position)
+
+
+def diagnostic(editor: ActionEditor) -> types.Diagnostic:
+    return types.Diagnostic(range=at(editor, "return total"), message="possible division by zero")
+
+
+async def no_edit_and_one_message(editor: ActionEditor, action: types.CodeAction) -> str:
+    """Resolve ``action``: no edit comes back, one message does, the text stays as it was."""
+    before = editor.texts[URI]
+    resolved = await editor.resolve(action)
+    assert resolved.edit is None
+    await editor.until(lambda: len(editor.client.messages) >= 1)
+    await asyncio.sleep(0.2)  # anything else would arrive by now
+    [message] = editor.client.messages
+    assert editor.texts[URI] == before
+    return message.message
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+async def test_listing_actions_makes_no_api_request(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    everywhere = [
+        at(editor, "import math"),
+        at(editor, "total = 0"),
+        at(editor, "# codestral:"),
+        editor.range_of(URI, "def mean", "len(xs)"),
+        editor.range_of(URI, "str(value)"),
+        types.Range(
+            start=types.Position(line=0, character=0), end=types.Position(line=20, character=0)
+        ),
+    ]
+    titles = []
+    for where in everywhere:
+        for diagnostics in ([], [diagnostic(editor)]):
+            titles += [a.title for a in await editor.actions(URI, where, diagnostics=diagnostics)]
+    assert len(titles) > 20
+    await asyncio.sleep(0.2)
+    assert fake.requests == []
+
+
+async def test_what_is_offered_where(editor: ActionEditor) -> None:
+    plain = await editor.actions(URI, at(editor, "total = 0"))
+    assert [a.title for a in plain] == [
+        "Codestral: Refactor / Improve",
+        "Codestral: Explain",
+        "Codestral: Add docstring / documentation comment",
+        "Codestral: Write tests",
+    ]
+    assert all(isinstance(a, types.CodeAction) and a.data for a in plain)
+    fixes = await editor.actions(URI, at(editor, "total = 0"), diagnostics=[diagnostic(editor)])
+    assert fixes[0].title == "Codestral: Fix" and fixes[0].kind == "quickfix.codestral"
+    assert fixes[0].diagnostics[0].message == "possible division by zero"
+    custom = await editor.actions(URI, at(editor, "# codestral:"))
+    assert custom[0].title == "Codestral: return an f-string with the unit «°C»"
+    blank = types.Position(line=editor.position_of(URI, "class Stats").line - 1, character=0)
+    assert await editor.actions(URI, types.Range(start=blank, end=blank)) == []
+    only = await editor.actions(
+        URI, at(editor, "total"), only=[types.CodeActionKind.RefactorRewrite]
+    )
+    assert [a.title for a in only] == [
+        "Codestral: Refactor / Improve",
+        "Codestral: Add docstring / documentation comment",
+    ]
+
+
+async def test_the_server_advertises_code_actions_and_the_command(editor: ActionEditor) -> None:
+    provider = editor.server_capabilities.code_action_provider
+    assert isinstance(provider, types.CodeActionOptions) and provider.resolve_provider
+    assert "quickfix" in provider.code_action_kinds and "refactor" in provider.code_action_kinds
+    assert list(editor.server_capabilities.execute_command_provider.commands) == [
+        "codestral.runAction"
+    ]
+
+
+async def test_code_actions_setting_limits_what_is_offered(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(
+        fake.base_url, capabilities(), options={"codestral": {"codeActions": ["explain"]}}
+    )
+    try:
+        editor.open(URI, SOURCE)
+        offered = await editor.actions(URI, at(editor, "total"), diagnostics=[diagnostic(editor)])
+        assert [a.title for a in offered] == ["Codestral: Explain"]
+    finally:
+        await editor.stop()
+
+
+async def test_clients_without_code_action_literals_get_commands(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(fake.base_url, capabilities(literals=False, resolve=False))
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = lambda body: "```python\nreturn sum(xs) / len(xs)\n```"
+        [command] = [
+            a
+            for a in await editor.actions(URI, editor.range_of(URI, "return total / len(xs)"))
+            if a.title.startswith("Codestral: Refactor")
+        ]
+        assert isinstance(command, types.Command) and command.command == "codestral.runAction"
+        await editor.run(command)
+        assert "    return sum(xs) / len(xs)\n" in editor.texts[URI]
+        assert len(editor.applied) == 1
+    finally:
+        await editor.stop()
+
+
+async def test_no_actions_without_an_api_key(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(None, capabilities())
+    try:
+        editor.open(URI, SOURCE)
+        assert await editor.actions(URI, at(editor, "total")) == []
+    finally:
+        await editor.stop()
+
+
+# -- resolve and executeCommand as real editors do ----------------------------------------------
+
+
+async def test_neovim_resolves_and_applies_the_edit(fake: FakeMistral) -> None:
+    caps = client_capabilities("neovim@v0.11.0")
+    caps.general = types.GeneralClientCapabilities(
+        position_encodings=[types.PositionEncodingKind.Utf8]
+    )
+    editor = await ActionEditor.start(fake.base_url, caps)
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = lambda body: (
+            "```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```"
+        )
+        action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+        assert action.data is not None and action.command is None
+        resolved = await editor.resolve(action)
+        [change] = resolved.edit.document_changes
+        assert change.text_document.version == 1
+        await editor.run(resolved)
+        assert "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef label" in editor.texts[URI]
+        # Neovim runs the command when it cannot resolve: the same edit arrives by applyEdit.
+        fake.chat_responder = lambda body: "```python\nreturn f'{value} °C'\n```"
+        action = await editor.action(URI, at(editor, "# codestral"), "Codestral: return")
+        await editor.execute(
+            types.Command(
+                title=action.title, command="codestral.runAction", arguments=[action.data]
+            )
+        )
+        assert "    return f'{value} °C'\n" in editor.texts[URI]
+        assert "# codestral" not in editor.texts[URI]
+    finally:
+        await editor.stop()
+
+
+async def test_an_edit_the_editor_refuses_is_reported(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(fake.base_url, capabilities(resolve=False))
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = lambda body: "```python\npass\n```"
+        action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+        editor.versions[URI] = 99  # the editor's buffer moved on without telling the server
+        await editor.execute(action.command)
+        await editor.until(lambda: bool(editor.client.messages))
+        assert "the editor did not apply the edit" in editor.client.messages[0].message
+        assert editor.texts[URI] == SOURCE
+    finally:
+        await editor.stop()
+
+
+async def test_garbage_arguments_are_answered_with_a_message(editor: ActionEditor) -> None:
+    await editor.execute(types.Command(title="x", command="codestral.runAction", arguments=[{}]))
+    await editor.until(lambda: bool(editor.client.messages))
+    assert "codestral.runAction" in editor.client.messages[0].message
+
+
+# -- progress and cancellation -----------------------------------------------------------------
+
+
+async def test_progress_is_reported_while_the_answer_streams(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.chat_responder = lambda body: LONG_ANSWER
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    resolved = await editor.resolve(action)
+    assert resolved.edit is not None
+    token = editor.progress_token()
+    kinds = editor.progress_kinds(token)
+    assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+    begin, end = editor.client.progress_reports[token][0], editor.client.progress_reports[token][-1]
+    assert begin.cancellable and begin.title == "Codestral: Refactor / Improve"
+    assert end.message == "done"
+
+
+async def test_cancelling_the_progress_stops_the_stream(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.token_delay = 0.02
+    fake.chat_responder = lambda body: LONG_ANSWER
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
+    await editor.until(lambda: len(editor.client.progress_reports) == 1 and fake.tokens_sent >= 3)
+    token = editor.progress_token()
+    editor.cancel_progress(token)
+    resolved = await asyncio.wait_for(pending, 15)
+    assert resolved.edit is None
+    await editor.until(lambda: fake.aborted_streams == 1)
+    assert fake.tokens_sent < 400  # far from the whole answer
+    assert editor.progress_kinds(token)[-1] == "end"
+    assert editor.client.progress_reports[token][-1].message == "cancelled"
+    assert editor.client.messages == []  # the user asked for it: no error message
+    assert editor.texts[URI] == SOURCE
+
+
+async def test_cancelling_the_request_stops_the_stream(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.token_delay = 0.02
+    fake.chat_responder = lambda body: LONG_ANSWER
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    msg_id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
+    await editor.until(lambda: fake.tokens_sent >= 3)
+    editor.cancel_request(msg_id)
+    with pytest.raises(JsonRpcException):
+        await asyncio.wait_for(pending, 15)
+    await editor.until(lambda: fake.aborted_streams == 1)
+    token = editor.progress_token()
+    await editor.until(lambda: editor.progress_kinds(token)[-1] == "end")
+
+
+async def test_cancelling_an_executed_command_stops_the_stream(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(fake.base_url, capabilities(resolve=False))
+    try:
+        editor.open(URI, SOURCE)
+        fake.token_delay = 0.02
+        fake.chat_responder = lambda body: LONG_ANSWER
+        action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+        _id, pending = editor.request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(
+                command=action.command.command, arguments=action.command.arguments
+            ),
+        )
+        await editor.until(
+            lambda: len(editor.client.progress_reports) == 1 and fake.tokens_sent >= 3
+        )
+        editor.cancel_progress(editor.progress_token())
+        await asyncio.wait_for(pending, 15)
+        await editor.until(lambda: fake.aborted_streams == 1)
+        assert editor.applied == [] and editor.texts[URI] == SOURCE
+    finally:
+        await editor.stop()
+
+
+# -- stale documents ---------------------------------------------------------------------------
+
+
+async def test_an_edit_made_while_the_answer_streams_is_not_overwritten(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.script(Delay(0.5))
+    fake.chat_responder = lambda body: "```python\npass\n```"
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
+    await editor.until(lambda: len(fake.chat_requests) == 1)
+    editor.type_at_start(URI, "# typed meanwhile\n")
+    resolved = await asyncio.wait_for(pending, 15)
+    assert resolved.edit is None
+    await editor.until(lambda: bool(editor.client.messages))
+    assert "edited" in editor.client.messages[0].message
+    assert editor.texts[URI] == "# typed meanwhile\n" + SOURCE
+
+
+async def test_an_action_offered_for_an_older_version_is_refused_without_a_request(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
+    editor.type_at_start(URI, "\n")
+    message = await no_edit_and_one_message(editor, action)
+    assert "edited" in message and "Run the action again" in message
+    assert fake.requests == []
+
+
+async def test_versioned_edits_name_the_version_they_were_made_for(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    editor.type_at_start(URI, "# v2\n")
+    fake.chat_responder = lambda body: "Explained."
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
+    resolved = await editor.resolve(action)
+    [change] = resolved.edit.document_changes
+    assert change.text_document.version == 2
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "words"),
+    [
+        (Error(401), "rejected the API key"),
+        (Error(429, headers={"Retry-After": "3"}), "rate-limiting"),
+        (Error(500), "failing"),
+        (Error(503), "failing"),
+        (CutStream(after_tokens=3), "Cannot reach Codestral"),
+    ],
+)
+async def test_api_failures_end_in_one_message_and_no_edit(
+    fake: FakeMistral, editor: ActionEditor, behaviour: object, words: str
+) -> None:
+    fake.script(behaviour)
+    fake.chat_responder = lambda body: LONG_ANSWER
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    message = await no_edit_and_one_message(editor, action)
+    assert message.startswith("Codestral: Refactor / Improve failed.") and words in message
+    token = editor.progress_token()
+    assert editor.client.progress_reports[token][-1].message == "failed"
+
+
+async def test_a_hung_api_times_out_with_one_message(fake: FakeMistral) -> None:
+    editor = await ActionEditor.start(
+        fake.base_url, capabilities(resolve=False), options={"chatTimeoutMs": 1000}
+    )
+    try:
+        editor.open(URI, SOURCE)
+        fake.script(Hang())
+        action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
+        await editor.execute(action.command)
+        await editor.until(lambda: bool(editor.client.messages))
+        await asyncio.sleep(0.2)
+        [message] = editor.client.messages
+        assert "Cannot reach Codestral" in message.message
+        assert editor.applied == [] and editor.texts[URI] == SOURCE
+    finally:
+        await editor.stop()
+
+
+async def test_an_answer_without_code_changes_nothing(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.script(Reply("   \n"))
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    message = await no_edit_and_one_message(editor, action)
+    assert "empty answer" in message
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+async def test_chat_settings_reach_the_request_and_json_answers_work(fake: FakeMistral) -> None:
+    options = {
+        "chatModel": "codestral-2508",
+        "chatMaxTokens": 300,
+        "chatTemperature": 0.5,
+        "stream": False,
+        "systemPrompts": {"refactor": "Write it in the style of «K&R»."},
+        "chatContextLines": 1,
+    }
+    editor = await ActionEditor.start(fake.base_url, capabilities(), options=options)
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = lambda body: (
+            "```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```"
+        )
+        action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+        await editor.run(action)
+        assert "def mean(xs):\n    return sum(xs) / len(xs)\n" in editor.texts[URI]
+        [request] = fake.chat_requests
+        body = request.body
+        assert (body["model"], body["max_tokens"], body["temperature"], body["stream"]) == (
+            "codestral-2508",
+            300,
+            0.5,
+            False,
+        )
+        system, user = body["messages"]
+        assert system["content"] == "Write it in the style of «K&R»."
+        assert "import math" not in user["content"]  # one line of context only
+    finally:
+        await editor.stop()
