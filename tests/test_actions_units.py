@@ -119,6 +119,8 @@ def test_a_cursor_on_top_level_code_or_blank_space() -> None:
     assert target_text(document, at(document, 0, 3)) == "import os"
     assert at(document, 1) is None  # blank line outside any function
     assert at(document, 9) is None  # between two functions
+    loop = doc("for x in xs:\n    print(x)\nprint('done')\n")
+    assert target_text(loop, at(loop, 0, 2)) == "for x in xs:\n    print(x)"
 
 
 def test_the_innermost_function_wins() -> None:
@@ -318,6 +320,9 @@ def test_tests_go_below_top_level_code_and_at_the_end_for_nested_code() -> None:
     [end] = edits.tests_below(nested, at(nested, 15, 4), "def test_mul(): ...", "python")
     assert end.start == Cursor(nested.line_count - 1, 0)
     assert end.text == "\n\ndef test_mul(): ...\n"
+    inline = doc("x = compute(1)  # note\n")
+    [after_line] = edits.tests_below(inline, at(inline, 0, 4, 0, 14), "def test(): ...", "python")
+    assert after_line.start == Cursor(0, len("x = compute(1)  # note"))
 
 
 @pytest.mark.parametrize(

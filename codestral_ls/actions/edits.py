@@ -275,18 +275,23 @@ def tests_below(document: Document, target: Target, code: str, language: str) ->
     tests = reindent(code, "", unit).replace("\n", newline)
     if leading_whitespace(document.line_text(target.start.line)):
         return [append_at_end(document, tests, gap)]
-    after = target.end.line + 1
+    end = end_of_line(document, target.end.line)
     text = newline * (gap + 1) + tests
-    if after < document.line_count and document.line_text(after).strip():
+    if end.line + 1 < document.line_count and document.line_text(end.line + 1).strip():
         text += newline * gap
-    return [Replacement(target.end, target.end, text)]
+    return [Replacement(end, end, text)]
+
+
+def end_of_line(document: Document, line: int) -> Cursor:
+    """The cursor after the last character of ``line``'s content."""
+    return Cursor(line, len(document.line_text(line)))
 
 
 def append_at_end(document: Document, block: str, gap: int = 1) -> Replacement:
     """Append ``block`` (and a final newline) after ``gap`` blank lines at the end of a file."""
     newline = newline_of(document)
     last = document.line_count - 1
-    end = Cursor(last, len(document.line_text(last)))
+    end = end_of_line(document, last)
     if not document.text.strip():
         return Replacement(Cursor(0, 0), end, block + newline)
     trailing_blank = 0
@@ -382,6 +387,7 @@ __all__ = [
     "append_at_end",
     "comment_above",
     "companion_test_uri",
+    "end_of_line",
     "explanation_comment",
     "extract_code",
     "indent_unit",

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Progress is reported when this many more characters have arrived since the last report.
 REPORT_EVERY_CHARS = 200
+#: How long a client may take to accept a progress token before we go on without one.
+_CREATE_TIMEOUT = 5.0
 
 
 class ActionCancelled(Exception):
@@ -99,7 +101,7 @@ class WorkProgress:
         token = f"codestral-{uuid.uuid4()}"
         progress = self._server.work_done_progress
         try:
-            await progress.create_async(token)
+            await asyncio.wait_for(progress.create_async(token), _CREATE_TIMEOUT)
         except Exception as error:  # a client that refuses the token gets no progress
             log.info("the client refused a progress token: %s", error)
             return

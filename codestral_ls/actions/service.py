@@ -219,7 +219,12 @@ class ActionService:
             progress.end("cancelled")
             log.info("%s cancelled by the user", spec.id)
             return None
-        except BaseException:
+        except Exception:
+            progress.end("failed")
+            log.exception("%s failed", spec.id)
+            self._tell(f"{spec.title} failed: internal error (details in the server log).")
+            return None
+        except BaseException:  # the request was cancelled ($/cancelRequest) or the server stops
             progress.end("cancelled")
             raise
         progress.end("done")
@@ -252,8 +257,8 @@ class ActionService:
             def finish_reply(answer: str) -> types.WorkspaceEdit:
                 newline = edits.newline_of(document)
                 text = chat_buffer.reply_text(answer, document.text, newline)
-                change = edits.append_at_end(document, "", 0)
-                replacement = edits.Replacement(change.start, change.end, text)
+                end = edits.end_of_line(document, document.line_count - 1)
+                replacement = edits.Replacement(end, end, text)
                 return self._edit(
                     [edits.FileChange(document, [replacement], version=request.version)], features
                 )

@@ -121,7 +121,7 @@ def _at_cursor(document: Document, line: int) -> Target | None:
         line += 1  # on a decorator: the function it decorates
     found = enclosing_block(document, line)
     if found is None:
-        return _whole(document, line, line)
+        return _whole(document, *_statement(document, line))
     instruction, instruction_line = _instruction_above(document, found[0])
     return _whole(document, *found, instruction, instruction_line)
 
