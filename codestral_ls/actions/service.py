@@ -10,6 +10,7 @@ Every failure ends in exactly one message to the user.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,9 @@ class ActionService:
         document = self.server.documents.get(params.text_document.uri)
         if document is None or not self.server.endpoint.usable:
             return []
+        features = self.features
+        if not (features.resolve_edit or features.apply_edit):
+            return []  # the client could not receive the edit either way
         enabled = enabled_ids(self.server.settings.code_actions)
         start, end = params.range.start, params.range.end
         target: Target | None = None
@@ -134,28 +138,8 @@ class ActionService:
             request = ActionRequest(
                 spec.id, **request_base, diagnostics=tuple(_summary(d) for d in diagnostics)
             )
-            out.append(self._offer(spec, title_of(spec, target), request, diagnostics))
+            out.append(_offer(spec, title_of(spec, target), request, diagnostics, features))
         return out
-
-    def _offer(
-        self,
-        spec: ActionSpec,
-        title: str,
-        request: ActionRequest,
-        diagnostics: list[types.Diagnostic],
-    ) -> types.CodeAction | types.Command:
-        features = self.features
-        command = types.Command(title=title, command=RUN_COMMAND, arguments=[request.to_json()])
-        if not features.literals:
-            return command
-        action = types.CodeAction(
-            title=title, kind=spec.kind, diagnostics=list(diagnostics) or None
-        )
-        if features.resolve_edit:
-            action.data = request.to_json()
-        else:
-            action.command = command
-        return action
 
     # -- running ---------------------------------------------------------------------------
 
@@ -243,7 +227,7 @@ class ActionService:
 
     def _plan(
         self, spec: ActionSpec, request: ActionRequest, document: Document
-    ) -> tuple[list[dict[str, str]], Any]:
+    ) -> tuple[list[dict[str, str]], Callable[[str], types.WorkspaceEdit]]:
         """The messages to send, and how to turn the answer into an edit afterwards."""
         settings = self.server.settings
         overrides = settings.system_prompts
@@ -352,6 +336,25 @@ class ActionService:
 
     def _tell(self, message: str) -> None:
         self.server.warn_user(message)
+
+
+def _offer(
+    spec: ActionSpec,
+    title: str,
+    request: ActionRequest,
+    diagnostics: Sequence[types.Diagnostic],
+    features: ClientFeatures,
+) -> types.CodeAction | types.Command:
+    """The listed form of an action: data to resolve, a command to run, or a bare command."""
+    command = types.Command(title=title, command=RUN_COMMAND, arguments=[request.to_json()])
+    if not features.literals:
+        return command
+    action = types.CodeAction(title=title, kind=spec.kind, diagnostics=list(diagnostics) or None)
+    if features.resolve_edit:
+        action.data = request.to_json()
+    else:
+        action.command = command
+    return action
 
 
 def _stale(spec: ActionSpec) -> str:
