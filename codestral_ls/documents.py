@@ -176,6 +176,30 @@ class Document:
         parts.reverse()
         return "".join(parts)
 
+    def chars_before(self, cursor: Cursor, count: int) -> str:
+        """Exactly the last ``count`` characters before ``cursor`` (fewer at the document start).
+
+        Unlike :meth:`text_before` it does not stop at a line start, so it is a stable
+        fingerprint of "the text just before this place". O(count), not O(document).
+        """
+        head = self.lines[cursor.line][: cursor.index]
+        parts = [head]
+        used = len(head)
+        line = cursor.line - 1
+        while used < count and line >= 0:
+            parts.append(self.lines[line])
+            used += len(self.lines[line])
+            line -= 1
+        parts.reverse()
+        text = "".join(parts)
+        return text[len(text) - count :] if len(text) > count else text
+
+    def contains(self, cursor: Cursor) -> bool:
+        """Whether ``cursor`` (indices, as from :meth:`cursor`) is still inside the document."""
+        return 0 <= cursor.line < len(self.lines) and 0 <= cursor.index <= len(
+            line_content(self.lines[cursor.line])
+        )
+
     def text_after(self, cursor: Cursor, max_chars: int) -> str:
         """Up to ``max_chars`` of text after ``cursor``, cut at a line end where possible."""
         tail = self.lines[cursor.line][cursor.index :]

@@ -53,11 +53,24 @@ _JOIN_TYPED = 200
 
 @dataclass(frozen=True)
 class _InFlight:
-    """The newest upstream call of a document: the prompt's end and suffix it was made for."""
+    """The newest upstream call of a document: where it was made, for which text."""
 
-    anchor: str
+    document: Document
+    cursor: Cursor
+    anchor: str  # the last characters before the cursor when the call started
     suffix: str
     key: str
+    edits: int  # the document's edit count when the call started
+
+    def typed_ahead(self, edits: int) -> bool:
+        """Whether the document was edited since the call started, but only after its cursor
+        (the text just before the cursor is unchanged): the user typed on, the answer may
+        still be what they want."""
+        return (
+            edits != self.edits
+            and self.document.contains(self.cursor)
+            and self.document.chars_before(self.cursor, len(self.anchor)) == self.anchor
+        )
 
 
 @dataclass
@@ -93,8 +106,9 @@ class CompletionEngine:
         self.stats = EngineStats()
         self.health = UpstreamHealth(notify, clock=clock)
         self._typed_ahead = TypedAhead()
-        self._calls: SharedCalls[str] = SharedCalls()
+        self._calls: SharedCalls[str] = SharedCalls(keep=self._typed_ahead_of)
         self._in_flight: dict[str, _InFlight] = {}
+        self._edits: dict[str, int] = {}
         self._client: MistralClient | None = None
         self.settings = settings
         self.endpoint = endpoint
@@ -154,11 +168,27 @@ class CompletionEngine:
 
     def document_changed(self, uri: str) -> None:
         self.rhythm.note_edit(uri)
+        self._edits[uri] = self._edits.get(uri, 0) + 1
+        flight = self._in_flight.get(uri)
+        if flight is not None and not flight.typed_ahead(self._edits[uri]):
+            self._calls.abandon(flight.key)  # edited before its cursor: nobody will want it
 
     def document_closed(self, uri: str) -> None:
         self.rhythm.forget(uri)
         self._typed_ahead.forget(uri)
-        self._in_flight.pop(uri, None)
+        self._edits.pop(uri, None)
+        flight = self._in_flight.pop(uri, None)
+        if flight is not None:
+            self._calls.abandon(flight.key)
+
+    def _typed_ahead_of(self, key: object) -> bool:
+        """Whether a call nobody waits for any more should go on: the user is typing ahead of
+        it, so the next request (VS Code's after a cancel, Neovim's after its debounce) may
+        use its answer. Otherwise it is closed at once."""
+        for uri, flight in self._in_flight.items():
+            if flight.key == key:
+                return flight.typed_ahead(self._edits.get(uri, 0))
+        return False
 
     # -- completion ------------------------------------------------------------------------
 
@@ -238,8 +268,16 @@ class CompletionEngine:
                 return self._shown(document, context, cached, cursor, "cache")
             if not invoked and not self.health.allows():
                 return None
+            replaced = self._in_flight.get(document.uri)
+            if replaced is not None and replaced.key != key:
+                self._calls.abandon(replaced.key)  # only one call per document may linger
             self._in_flight[document.uri] = _InFlight(
-                context.prompt[-_JOIN_ANCHOR:], context.suffix, key
+                document,
+                cursor,
+                document.chars_before(cursor, _JOIN_ANCHOR),
+                context.suffix,
+                key,
+                self._edits.get(document.uri, 0),
             )
             text = await self._latest.run(
                 ticket,

@@ -164,6 +164,7 @@ def _discard(work: Awaitable[object]) -> None:
 @dataclass
 class _Flight(Generic[T]):
     task: asyncio.Task[T]
+    key: Hashable = None
     waiters: int = 0
 
 
@@ -171,11 +172,14 @@ class SharedCalls(Generic[T]):
     """Runs one upstream call per key, however many requests want it at once.
 
     The call is cancelled when the last request waiting for it gives up, so a completion
-    nobody will see does not keep streaming (and billing) tokens.
+    nobody will see does not keep streaming (and billing) tokens; unless ``keep(key)`` says
+    a request yet to come will want it (the user is typing ahead of it). Such a call is
+    cancelled by :meth:`abandon` as soon as that stops being true.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Callable[[Hashable], bool] | None = None) -> None:
         self._flights: dict[Hashable, _Flight[T]] = {}
+        self._keep = keep
 
     def __len__(self) -> int:
         return len(self._flights)
@@ -183,10 +187,16 @@ class SharedCalls(Generic[T]):
     async def call(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
         flight = self._flights.get(key)
         if flight is None:
-            flight = _Flight(asyncio.ensure_future(start()))
+            flight = _Flight(asyncio.ensure_future(start()), key)
             self._flights[key] = flight
             flight.task.add_done_callback(lambda _t, k=key, f=flight: self._landed(k, f))
         return await self._waiter(flight)
+
+    def abandon(self, key: Hashable) -> None:
+        """Cancel the call under ``key`` if no request is waiting for it (any more)."""
+        flight = self._flights.get(key)
+        if flight is not None and flight.waiters == 0 and not flight.task.done():
+            flight.task.cancel()
 
     def join(self, key: Hashable) -> asyncio.Future[T] | None:
         """Wait for the call running under ``key``, if there is one (else ``None``).
@@ -205,7 +215,8 @@ class SharedCalls(Generic[T]):
 
         def release(_done: asyncio.Future[T]) -> None:
             flight.waiters -= 1
-            if flight.waiters == 0 and not flight.task.done():
+            unwanted = self._keep is None or not self._keep(flight.key)
+            if flight.waiters == 0 and not flight.task.done() and unwanted:
                 flight.task.cancel()
 
         waiter.add_done_callback(release)

@@ -129,3 +129,12 @@ def test_incremental_edits_match_the_reference(
         document.apply_edit((start_line, start_col), (end_line, end_col), new_text)
         assert document.text == reference
         assert document.lines == split_lines(reference)
+
+
+def test_chars_before_is_exact_and_crosses_lines() -> None:
+    document = Document("u", "ab\ncd\nef")
+    assert document.chars_before(Cursor(2, 1), 4) == "cd\ne"
+    assert document.chars_before(Cursor(2, 1), 100) == "ab\ncd\ne"
+    assert document.chars_before(Cursor(0, 0), 3) == ""
+    assert document.contains(Cursor(2, 2)) and not document.contains(Cursor(2, 3))
+    assert not document.contains(Cursor(3, 0))

@@ -89,3 +89,50 @@ async def test_shown_completions_are_counted_by_source(
     assert (await engine.complete(document, Cursor(1, 7))).source == "typed-ahead"
     assert engine.stats.shown == {"api": 1, "cache": 1, "typed-ahead": 1}
     assert engine.stats.upstream_calls == 1
+
+
+async def test_a_cancelled_request_the_user_types_ahead_of_keeps_its_call_for_the_next(
+    fake: FakeMistral, engine: CompletionEngine
+) -> None:
+    """VS Code cancels the previous request on each keystroke, Neovim on each change."""
+    fake.fim_responder = lambda body: "return a * b"
+    fake.latency = 0.3
+    document = Document(URI, "def mul(a, b):\n    \n", language_id="python")
+    first = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+    assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+    type_text(engine, document, 1, 4, "r")
+    first.cancel()  # $/cancelRequest
+    type_text(engine, document, 1, 5, "e")
+    second = await engine.complete(document, Cursor(1, 6))
+    assert second is not None and second.text == "turn a * b"
+    assert second.source in ("in-flight", "typed-ahead")
+    assert len(fake.fim_requests) == 1
+    assert fake.abandoned_requests == 0
+
+
+async def test_a_cancelled_request_without_typing_closes_its_call_at_once(
+    fake: FakeMistral, engine: CompletionEngine
+) -> None:
+    fake.latency = 30
+    document = Document(URI, "def mul(a, b):\n    \n", language_id="python")
+    first = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+    assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+    first.cancel()
+    assert await asyncio.to_thread(fake.wait_for, lambda f: f.abandoned_requests == 1, 5.0)
+
+
+async def test_a_call_kept_for_typing_ahead_closes_once_the_text_before_it_changes(
+    fake: FakeMistral, engine: CompletionEngine
+) -> None:
+    fake.latency = 30
+    document = Document(URI, "def mul(a, b):\n    \n", language_id="python")
+    first = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+    assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+    type_text(engine, document, 1, 4, "r")
+    first.cancel()
+    await asyncio.sleep(0.2)
+    assert fake.abandoned_requests == 0  # kept: the user is typing ahead of it
+    document.apply_edit((1, 5), (1, 5), "")
+    document.apply_edit((0, 0), (0, 3), "async def")  # an edit before its cursor
+    engine.document_changed(URI)
+    assert await asyncio.to_thread(fake.wait_for, lambda f: f.abandoned_requests == 1, 5.0)
