@@ -57,9 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codestral_ls.terminal import run_complete
 
         return run_complete(args)
+    from codestral_ls import lifecycle
     from codestral_ls.server import create_server
 
     server = create_server()
+    server.exit_hook = lifecycle.finish  # exit codes per spec, no wait for the stdin thread
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -68,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io()
+    # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
+    # after a ``shutdown``.
+    lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown))
     return 0
 
 

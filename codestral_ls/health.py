@@ -3,8 +3,14 @@
 When the API fails, typing must not turn into a stream of failing requests (which a rate
 limit punishes further) nor into a stream of pop-ups. After a failure, automatic completions
 pause (a circuit breaker): for ``Retry-After`` seconds when the API says so, otherwise for an
-exponentially growing, jittered interval. When the pause is over, one request probes the API;
-a success closes the breaker and re-arms the messages, so the next outage is reported again.
+exponentially growing, jittered interval. When the pause is over, one request probes the API
+(the others stay paused while it runs, for at most ``probe_lease`` seconds, so a cancelled
+probe cannot block completions for good); a success closes the breaker and re-arms the
+messages, so the next outage is reported again. Requests the user asks for explicitly
+(``invoked``) are the engine's business: they may go through a paused breaker.
+
+Messages are grouped by what the user can do about them (:func:`remedy_group`): a flapping
+network that alternates timeouts and refused connections is one outage, told once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from codestral_ls.mistral_api import ApiError, ErrorKind
 
 #: First pause and cap, in seconds, per kind of failure.
 _BACKOFF: dict[ErrorKind, tuple[float, float]] = {
-    ErrorKind.AUTH: (300.0, 300.0),
+    # A new key takes a minute or two to work; after that, 401s need the user's fix.
+    ErrorKind.AUTH: (30.0, 300.0),
     ErrorKind.NOT_FOUND: (60.0, 300.0),
     ErrorKind.INVALID: (0.0, 0.0),  # about this request only; the next one may be fine
     ErrorKind.RATE_LIMITED: (2.0, 60.0),
@@ -37,16 +44,35 @@ def explain(error: ApiError, base_url: str) -> str:
             "codestral.mistral.ai and api.mistral.ai are different) and restart the server."
         )
     if error.kind is ErrorKind.RATE_LIMITED:
-        return f"Codestral is rate-limiting requests ({reason}); completions pause and resume."
+        return (
+            f"Codestral is rate-limiting requests ({reason}). Completions pause and resume by "
+            "themselves; if this keeps happening, check your plan's limits on console.mistral.ai."
+        )
     if error.kind is ErrorKind.SERVER:
-        return f"The Codestral API is failing ({reason}); completions resume when it recovers."
+        return (
+            f"The Codestral API is failing ({reason}). Nothing to do on your side: completions "
+            "pause and resume by themselves when it recovers."
+        )
     if error.kind is ErrorKind.NOT_FOUND:
         return f"No Codestral API at {base_url} ({reason}): check the apiBase and model settings."
     if error.kind is ErrorKind.INVALID:
         return f"Codestral refused the request ({reason}): check the model and settings."
     if error.kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
-        return f"Cannot reach Codestral at {base_url}: {reason}. Completions resume when it does."
-    return f"Codestral answered something unexpected ({reason}); retrying later."
+        return (
+            f"Cannot reach Codestral at {base_url}: {reason}. Check the network (and "
+            "HTTPS_PROXY if you use a proxy); completions resume by themselves when it answers."
+        )
+    return (
+        f"Codestral answered something unexpected ({reason}). Completions pause and retry by "
+        "themselves; if it persists, check the apiBase setting."
+    )
+
+
+def remedy_group(kind: ErrorKind) -> str:
+    """Kinds the user would fix the same way share one message per outage."""
+    if kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        return "unreachable"
+    return kind.value
 
 
 class UpstreamHealth:
@@ -58,13 +84,17 @@ class UpstreamHealth:
         *,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        probe_lease: float = 10.0,
     ) -> None:
         self._notify = notify
         self._clock = clock
         self._jitter = jitter
+        #: How long one probe may run before another request may probe instead.
+        self.probe_lease = probe_lease
         self._paused_until = 0.0
+        self._probe_until = 0.0
         self._failures = 0
-        self._told: set[ErrorKind] = set()
+        self._told: set[str] = set()
 
     @property
     def failures(self) -> int:
@@ -74,12 +104,20 @@ class UpstreamHealth:
         return max(0.0, self._paused_until - self._clock())
 
     def allows(self) -> bool:
-        """Whether a request may go upstream now."""
-        return self._clock() >= self._paused_until
+        """Whether a request may go upstream now; after a failure, one at a time (the probe)."""
+        now = self._clock()
+        if now < self._paused_until:
+            return False
+        if self._failures:
+            if now < self._probe_until:
+                return False  # half-open: another request is probing
+            self._probe_until = now + self.probe_lease
+        return True
 
     def record_success(self) -> None:
         self._failures = 0
         self._paused_until = 0.0
+        self._probe_until = 0.0
         self._told.clear()
 
     def record_failure(self, error: ApiError, base_url: str) -> None:
@@ -90,9 +128,12 @@ class UpstreamHealth:
             if error.retry_after is not None:
                 pause = min(error.retry_after, 600.0)
             else:
-                pause = min(cap, first * 2 ** (self._failures - 1))
+                # Exponent capped: a day-long outage must not overflow a float.
+                pause = min(cap, first * 2 ** min(self._failures - 1, 32))
                 pause *= 0.5 + 0.5 * self._jitter()  # spread the retries of many clients
             self._paused_until = max(self._paused_until, self._clock() + pause)
-        if error.kind not in self._told:
-            self._told.add(error.kind)
+        self._probe_until = 0.0
+        group = remedy_group(error.kind)
+        if group not in self._told:
+            self._told.add(group)
             self._notify(explain(error, base_url))

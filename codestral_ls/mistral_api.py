@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -177,7 +178,7 @@ class MistralClient:
         with _translate_transport_errors():
             response = await self._http.post("fim/completions", json=request.body(stream=False))
         if response.status_code != 200:
-            raise _http_error(response.status_code, response.headers, response.text)
+            raise self._error(response.status_code, response.headers, response.text)
         payload = _parse_json(response.text)
         text, finish = _message_content(payload)
         return FimResult(text, finish, chunks=1, usage=payload.get("usage") or {})
@@ -232,7 +233,7 @@ class MistralClient:
             with _translate_transport_errors():
                 response = await self._http.post("chat/completions", json=body, timeout=timeout)
             if response.status_code != 200:
-                raise _http_error(response.status_code, response.headers, response.text)
+                raise self._error(response.status_code, response.headers, response.text)
             text, _finish = _message_content(_parse_json(response.text))
             if text:
                 yield text
@@ -253,7 +254,7 @@ class MistralClient:
             async with self._http.stream("POST", path, json=body, timeout=timeout) as response:
                 if response.status_code != 200:
                     raw = await response.aread()
-                    raise _http_error(
+                    raise self._error(
                         response.status_code, response.headers, raw.decode("utf-8", "replace")
                     )
                 done = False
@@ -269,6 +270,13 @@ class MistralClient:
                 if not done:
                     # The body ended without [DONE]: the stream was cut.
                     raise ApiError(ErrorKind.NETWORK, "the answer stream ended before [DONE]")
+
+    def _error(self, status: int, headers: httpx.Headers, body: str) -> ApiError:
+        """The error for a non-200 answer; a key the API echoes back is blanked out of it."""
+        key = self.endpoint.api_key
+        if key:
+            body = body.replace(key, "<redacted>")
+        return _http_error(status, headers, body)
 
 
 def _http_timeout(timeouts: Timeouts) -> httpx.Timeout:
@@ -320,6 +328,11 @@ def _http_error(status: int, headers: httpx.Headers, body: str) -> ApiError:
         kind = ErrorKind.SERVER
     elif status in (400, 422):
         kind = ErrorKind.INVALID
+    elif 300 <= status < 400:
+        # Not followed: the Authorization header would go along to wherever it points.
+        target = urlsplit(headers.get("location", "")).hostname or "another address"
+        message = f"HTTP {status}: the API redirects to {target}; redirects are not followed"
+        return ApiError(ErrorKind.NOT_FOUND, message, status=status)
     else:
         kind = ErrorKind.BAD_RESPONSE
     message = f"HTTP {status}" + (f": {detail}" if detail else "")

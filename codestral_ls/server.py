@@ -9,17 +9,20 @@ the whole text on every keystroke; :class:`CodestralProtocol` routes the ``didOp
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from codestral_ls import __version__, logs
+from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
 from codestral_ls.config import Settings
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
@@ -31,6 +34,11 @@ log = logging.getLogger(__name__)
 
 #: Custom request answering the engine's counters (see ``EngineStats``).
 STATS_REQUEST = "codestral/stats"
+#: Test-only request answering a document's text as the server has it; registered only when
+#: the environment has ``CODESTRAL_LS_TEST_HOOKS=1`` (property tests compare it to a model).
+DOCUMENT_TEXT_REQUEST = "codestral/documentText"
+#: A message that could not be read and was already answered with an error.
+_ANSWERED = object()
 
 _MESSAGE_TYPES = {
     logging.ERROR: types.MessageType.Error,
@@ -43,6 +51,36 @@ class CodestralProtocol(LanguageServerProtocol):
     """pygls's protocol with our document store and capability negotiation."""
 
     _server: CodestralServer
+
+    def set_writer(self, writer: Any, include_headers: bool = True) -> None:
+        """Use pygls's writer, but drop output quietly once the editor has gone away."""
+        super().set_writer(lifecycle.QuietWriter(writer), include_headers)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Read a message; a request whose params are invalid gets an error answer.
+
+        pygls logs such a request and drops it, leaving the client waiting for an answer
+        that never comes (a negative position is enough). Answering with the error keeps
+        the client's request queue moving.
+        """
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            msg_id, method = data.get("id"), data.get("method")
+            if not isinstance(msg_id, (int, str)) or not isinstance(method, str):
+                raise
+            log.warning("invalid %s request %r: %s", method, msg_id, error.message)
+            self._send_response(
+                msg_id,
+                error=types.ResponseError(
+                    code=error.code, message=f"invalid parameters for {method}"
+                ),
+            )
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
 
     def _execute_handler(self, msg_id: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
         """Run a handler as pygls does, then forget its future once it is done.
@@ -132,11 +170,29 @@ class CodestralServer(LanguageServer):
         self.endpoint: Endpoint = resolve_endpoint(self.settings, self.environ)
         self.engine = CompletionEngine(self.settings, self.endpoint, notify=self.warn_user)
         self._told_setup_problem: str | None = None
+        #: Ends the process with an exit code (``cli`` sets :func:`lifecycle.finish`); unset
+        #: in-process, where pygls's own ``exit`` handling applies.
+        self.exit_hook: Callable[[int], None] | None = None
+        self._parent_watch: asyncio.Task[None] | None = None
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Unreadable input is the client's bug: log it, don't pop a message up per frame."""
+        log.warning("protocol error (%s): %s", getattr(source, "__name__", source), error)
+
+    async def leave(self, code: int) -> None:
+        """End the process (the editor is gone): close HTTP connections, then exit."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.engine.aclose(), 2)
+        if self.exit_hook is not None:
+            self.exit_hook(code)
+        else:
+            self.shutdown()
 
     # -- talking to the user ---------------------------------------------------------------
 
     def warn_user(self, message: str) -> None:
         """One ``window/showMessage`` (callers make sure it is not repeated per keystroke)."""
+        message = logs.SCRUBBER.scrub(message)
         log.warning("%s", message)
         self.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Warning, message=message)
@@ -198,6 +254,13 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
         logs.attach_editor(logs.EditorLogHandler(ls.send_log))
         ls.apply_settings(params.initialization_options, replace=True)
+        if ls._parent_watch is None:
+            ls._parent_watch = lifecycle.watch_parent(params.process_id, lambda: ls.leave(0))
+
+    @server.feature(types.EXIT)
+    def exit_(ls: CodestralServer, *_args: object) -> None:
+        if ls.exit_hook is not None:
+            ls.exit_hook(lifecycle.exit_code(ls.protocol._shutdown))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -249,6 +312,15 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     def stats(ls: CodestralServer, *_args: object) -> dict[str, Any]:
         """Counters of the completion engine (upstream calls, cache hits…), for benchmarks."""
         return dataclasses.asdict(ls.engine.stats)
+
+    if server.environ.get("CODESTRAL_LS_TEST_HOOKS") == "1":
+
+        @server.feature(DOCUMENT_TEXT_REQUEST)
+        def document_text(ls: CodestralServer, params: Any) -> str | None:
+            """The text of an open document as the server has it (tests only)."""
+            uri = params.get("uri") if isinstance(params, dict) else getattr(params, "uri", None)
+            document = ls.documents.get(uri) if isinstance(uri, str) else None
+            return None if document is None else document.text
 
     register_actions(server)
     return server
