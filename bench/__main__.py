@@ -44,8 +44,9 @@ def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> l
             Row(
                 "replay",
                 o.name,
-                f"{o.upstream_calls} calls for {o.requests} requests; {o.shown} shown, "
-                f"{local} without a call; tokens {o.prompt_tokens:,} prompt + "
+                f"{o.upstream_calls} calls for {o.requests} requests; {o.shown} shown "
+                f"({o.shown_in_time} in time), {local} without a call; "
+                f"tokens {o.prompt_tokens:,} prompt + "
                 f"{o.completion_tokens:,} completion",
             )
         )

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 from bench.lsp import NEOVIM_CAPABILITIES, LspProcess, inline_text, server_environment
@@ -19,6 +20,17 @@ from bench.stats import Row, percentile
 from tests.fake_mistral import FakeMistral
 
 FILE_BYTES = 50_000
+
+
+async def command_times(runs: int, code: str) -> list[float]:
+    """Wall time of ``python -c code`` in fresh processes (for the start-up breakdown)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+        await process.wait()
+        times.append(time.perf_counter() - started)
+    return times
 
 
 async def startup_times(runs: int, base_url: str) -> list[float]:
@@ -122,6 +134,17 @@ async def run(startup_runs: int = 7, completions: int = 10_000) -> list[Row]:
                 f"{p50 * 1000:.0f} ms ({min(times) * 1000:.0f} / {max(times) * 1000:.0f})",
                 "≤ 300 ms",
                 p50 <= 0.300,
+            )
+        )
+        bare = percentile(await command_times(startup_runs, "pass"), 50)
+        lsprotocol = percentile(await command_times(startup_runs, "import lsprotocol.types"), 50)
+        server = percentile(await command_times(startup_runs, "import codestral_ls.server"), 50)
+        rows.append(
+            Row(
+                "start-up",
+                "of which (p50, fresh processes): Python itself / + import lsprotocol.types "
+                "(pygls needs it) / + import the whole server",
+                f"{bare * 1000:.0f} / {lsprotocol * 1000:.0f} / {server * 1000:.0f} ms",
             )
         )
         idle, with_files = await open_files_rss(fake.base_url)

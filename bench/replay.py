@@ -7,9 +7,10 @@ Through the server (a subprocess over LSP, against the fake with ``latency``/``t
 * **Neovim 0.12**: its own 200 ms debounce: an edit cancels the pending request and the timer;
   the request goes out 200 ms after the last edit.
 
-A completion is *shown* when a non-empty answer arrives before the next edit. Upstream calls and
-tokens come from the fake's records; where each shown completion came from (API, cache,
-typed-ahead, a call already in flight) from the server's ``codestral/stats``.
+A completion is *shown* when the server answers with text (counted by the server, by source:
+API, cache, typed-ahead, a call already in flight; from ``codestral/stats``), and *in time*
+when that answer reached the editor before the next edit. Upstream calls and tokens come from
+the fake's records.
 
 Real time is compressed by ``scale`` (the session lasts ~27 minutes): every delay of the trace,
 the editor's 200 ms, the fake's latency and token delay, and the server's debounce settings
@@ -60,7 +61,8 @@ class Outcome:
     name: str
     requests: int = 0
     upstream_calls: int = 0
-    shown: int = 0
+    shown: int = 0  # answered with text (server side: the engine's counts by source)
+    shown_in_time: int = 0  # answered with text before the next edit (client side)
     shown_local: int = 0  # from cache or typed-ahead: no upstream call of their own
     shown_in_flight: int = 0  # from a call another request had already started
     prompt_tokens: int = 0
@@ -135,6 +137,7 @@ async def replay_server(
             )
             outcome.completion_tokens = fake.tokens_sent
             shown = stats.get("shown", {})
+            outcome.shown = sum(shown.values())
             outcome.shown_local = shown.get("cache", 0) + shown.get("typed-ahead", 0)
             outcome.shown_in_flight = shown.get("in-flight", 0)
             outcome.details = stats
@@ -164,7 +167,7 @@ async def _drive(
         if future.cancelled() or future.exception() is not None:
             return
         if at_edit == edits and inline_text(future.result()):
-            outcome.shown += 1
+            outcome.shown_in_time += 1
 
     def ask() -> None:
         nonlocal pending
@@ -333,6 +336,7 @@ def simulate(
             done = slot + latency + tokens * token_delay
             outcome.shown += next_edit(j) >= done and bool(shaped)
             i = j + 1
+    outcome.shown_in_time = outcome.shown
     return outcome
 
 

@@ -31,7 +31,13 @@ from codestral_ls.health import UpstreamHealth
 from codestral_ls.mistral_api import ApiError, FimRequest, MistralClient, Timeouts
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
 from codestral_ls.prompt import FimContext, build_context
-from codestral_ls.scheduling import KeystrokeRhythm, LatestRequest, SharedCalls, Superseded
+from codestral_ls.scheduling import (
+    KeystrokeRhythm,
+    LatestRequest,
+    SharedCalls,
+    Superseded,
+    context_factor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +267,7 @@ class CompletionEngine:
             key = cache_key(request, context.mode.value, self.settings.max_lines)
             cached = self.cache.get(key)
             if cached is None and not invoked:
-                await self._latest.wait_until_quiet(ticket)
+                await self._latest.wait_until_quiet(ticket, context_factor(context.line_before))
                 cached = self.cache.get(key)  # a request that shared the wait may have filled it
             if cached is not None:
                 self.stats.cache_hits += 1

@@ -89,6 +89,23 @@ class KeystrokeRhythm:
         return min(self.maximum, max(self.minimum, typical * 1.4))
 
 
+#: The debounce is this much longer when the cursor is right after a word character.
+MID_WORD_FACTOR = 1.5
+
+
+def context_factor(line_before: str) -> float:
+    """How much longer than the learnt delay to wait, given the text before the cursor.
+
+    Right after a letter, digit or underscore the user is most likely inside a word they are
+    still typing, and a short hesitation there is not a request for help; after a space,
+    punctuation or a bracket, or on a fresh line, is where a suggestion is wanted (Tabby
+    scales its debounce by context in the same way). Only the debounce changes: an explicit
+    request, the cache and typed-ahead answers are never delayed.
+    """
+    last = line_before[-1:]
+    return MID_WORD_FACTOR if last and (last.isalnum() or last == "_") else 1.0
+
+
 @dataclass
 class Ticket:
     """One request's place in its document's line: superseded when a newer one arrives."""
@@ -125,13 +142,14 @@ class LatestRequest:
         if self._current.get(ticket.document) is ticket:
             del self._current[ticket.document]
 
-    async def wait_until_quiet(self, ticket: Ticket) -> None:
-        """Wait until the document has been quiet for the debounce delay.
+    async def wait_until_quiet(self, ticket: Ticket, factor: float = 1.0) -> None:
+        """Wait until the document has been quiet for the debounce delay times ``factor``
+        (see :func:`context_factor`).
 
         Raises :class:`Superseded` as soon as a newer request for the document arrives.
         """
         while True:
-            remaining = self.rhythm.delay() - self.rhythm.quiet_for(ticket.document)
+            remaining = self.rhythm.delay() * factor - self.rhythm.quiet_for(ticket.document)
             if remaining <= 0:
                 return
             await self.run(ticket, asyncio.sleep(remaining))

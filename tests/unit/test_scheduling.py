@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from codestral_ls.scheduling import KeystrokeRhythm, LatestRequest, SharedCalls, Superseded
+from codestral_ls.scheduling import (
+    MID_WORD_FACTOR,
+    KeystrokeRhythm,
+    LatestRequest,
+    SharedCalls,
+    Superseded,
+    context_factor,
+)
 
 
 class Clock:
@@ -154,3 +161,24 @@ async def test_joining_a_running_call_keeps_it_alive_when_its_first_waiter_leave
     for _ in range(5):
         await asyncio.sleep(0)
     assert len(calls) == 0
+
+
+def test_the_debounce_is_longer_inside_a_word_than_where_a_suggestion_is_wanted() -> None:
+    assert context_factor("    resu") == MID_WORD_FACTOR > 1
+    assert context_factor("    total_") == MID_WORD_FACTOR
+    for before in ("", "    ", "x = ", "print(", "items[", "def f(a, b):", "x = 1 "):
+        assert context_factor(before) == 1.0, before
+
+
+async def test_waiting_inside_a_word_takes_the_factor_longer() -> None:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.1, minimum=0, maximum=1, adaptive=False, clock=clock)
+    latest = LatestRequest(rhythm)
+    rhythm.note_edit("doc")
+    clock.now += 0.12  # quiet for longer than the delay, shorter than 1.5 times it
+    await asyncio.wait_for(latest.wait_until_quiet(latest.begin("doc")), 1)
+    inside = asyncio.ensure_future(latest.wait_until_quiet(latest.begin("doc"), 1.5))
+    await asyncio.sleep(0.01)
+    assert not inside.done()  # still waiting (the fake clock does not move)
+    clock.now += 0.1
+    await asyncio.wait_for(inside, 1)
