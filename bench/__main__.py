@@ -93,7 +93,7 @@ async def main_async(args) -> list[Row]:
     if "latency" in chosen:
         rows += await latency.run(args.samples)
     if "keystroke" in chosen:
-        rows += keystroke.run()
+        rows += await keystroke.run()
     if "early-stop" in chosen:
         rows += await early_stop.run()
     if "process" in chosen:

@@ -79,7 +79,7 @@ def pygls_timings(text: str, count: int) -> list[float]:
     return _time(lambda i: document.apply_change(changes[i % 2]), count)
 
 
-def lsp_timings(text: str, count: int) -> list[float]:
+async def lsp_timings(text: str, count: int) -> list[float]:
     from codestral_ls.server import create_server
 
     async def run() -> list[float]:
@@ -137,16 +137,16 @@ def lsp_timings(text: str, count: int) -> list[float]:
         assert document is not None and document.version == count + 1
         return timings
 
-    return asyncio.run(run())
+    return await run()
 
 
-def run(count: int = 2000) -> list[Row]:
+async def run(count: int = 2000) -> list[Row]:
     rows = []
     medians = {}
     for label, size in SIZES:
         text = document_text(size)
         store = store_timings(text, count)
-        lsp = lsp_timings(text, count)
+        lsp = await lsp_timings(text, count)
         medians[label] = p50_95_99(lsp)[0]
         target, met = "", None
         if label == "1 MB":

@@ -92,13 +92,29 @@ class TypedAhead:
         """The part of a remembered completion still ahead of the cursor, if the user typed
         exactly its beginning since; ``None`` otherwise."""
         for shown in reversed(self._shown.get(document, ())):
-            if suffix != shown.suffix:
-                continue
-            for typed in range(1, len(shown.completion)):
-                # The prompt must be the old prompt plus the completion's first `typed` chars.
-                expected = shown.anchor + shown.completion[:typed]
-                if prompt.endswith(expected):
-                    rest = shown.completion[typed:]
-                    if rest.strip():
-                        return rest
+            if suffix == shown.suffix:
+                rest = _rest_after(prompt, shown.anchor, shown.completion)
+                if rest is not None:
+                    return rest
         return None
+
+
+def _rest_after(prompt: str, anchor: str, completion: str) -> str | None:
+    """``completion`` minus its first ``typed`` characters, for the smallest ``typed`` ≥ 1 such
+    that ``prompt`` ends with ``anchor`` + those characters and something visible is left.
+
+    Runs on every keystroke, so it finds the anchor with ``rfind`` in the few positions where
+    it can be rather than trying every ``typed``: O(anchor + completion), not their product.
+    """
+    size = len(anchor)
+    lowest = max(0, len(prompt) - size - len(completion) + 1)  # typed < len(completion)
+    end = len(prompt) - 1  # the anchor must end before the last character: typed ≥ 1
+    while end >= lowest:  # (rfind would read a negative end from the right)
+        found = prompt.rfind(anchor, lowest, end)
+        if found < 0:
+            return None
+        typed = len(prompt) - found - size
+        if prompt[found + size :] == completion[:typed] and completion[typed:].strip():
+            return completion[typed:]
+        end = found + size - 1  # the next candidate starts further left
+    return None

@@ -58,3 +58,30 @@ def test_typed_ahead_keeps_one_copy_of_a_completion_seen_twice() -> None:
     memory.remember("doc", "c = ", "\n", "three")
     assert memory.rest("doc", "a = o", "\n") == "ne"
     assert memory.rest("doc", "b = t", "\n") is None  # the oldest was dropped
+
+
+def test_typed_ahead_matches_the_slow_definition_on_repetitive_text() -> None:
+    """The fast search gives what trying every typed length would (property over samples)."""
+    import random
+
+    from codestral_ls.cache import _rest_after
+
+    def slow(prompt: str, anchor: str, completion: str) -> str | None:
+        for typed in range(1, len(completion)):
+            if prompt.endswith(anchor + completion[:typed]) and completion[typed:].strip():
+                return completion[typed:]
+        return None
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        alphabet = rng.choice(["ab", "a ", "ab\\n"])
+        anchor = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+        completion = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        typed = completion[: rng.randint(0, len(completion))]
+        noise = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 3)))
+        prompt = rng.choice(["", "x", anchor]) + anchor + typed + rng.choice(["", noise])
+        assert _rest_after(prompt, anchor, completion) == slow(prompt, anchor, completion), (
+            prompt,
+            anchor,
+            completion,
+        )
