@@ -8,6 +8,7 @@ the server wrote (frames, stderr) so security tests can scan it afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -77,7 +78,7 @@ class LspProcess:
         self.frames: list[dict[str, Any]] = []
         self.raw_stdout = bytearray()
         self._answers: dict[Any, queue.Queue[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._ids = itertools.count(1)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -146,7 +147,14 @@ class LspProcess:
     def open(self, uri: str, text: str, version: int = 1, language: str = "python") -> None:
         self.notify(
             "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": language, "version": version, "text": text}},
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": language,
+                    "version": version,
+                    "text": text,
+                }
+            },
         )
 
     def inline(
@@ -200,10 +208,8 @@ class LspProcess:
             self.proc.wait(10)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         if self._stderr_file is not None:
             self._stderr_file.close()
 
@@ -251,7 +257,5 @@ class LspProcess:
             result = [None for _ in message.get("params", {}).get("items", [])]
         elif method == "workspace/applyEdit":
             result = {"applied": True}
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
             self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-        except (BrokenPipeError, ValueError, OSError):
-            pass
