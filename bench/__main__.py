@@ -37,15 +37,15 @@ def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> l
     )
     rows.append(Row("replay", header, ""))
     for o in outcomes:
-        local = f"{o.shown_local} ({o.local_share:.0%})"
+        local = f"{o.shown_local} ({o.local_share:.0%}) from cache or typed-ahead"
         if o.shown_in_flight:
-            local += f", +{o.shown_in_flight} from a call in flight"
+            local += f", {o.shown_in_flight} from a call already in flight"
         rows.append(
             Row(
                 "replay",
                 o.name,
                 f"{o.upstream_calls} calls for {o.requests} requests; {o.shown} shown "
-                f"({o.shown_in_time} in time), {local} without a call; "
+                f"({o.shown_in_time} in time), {local}; "
                 f"tokens {o.prompt_tokens:,} prompt + "
                 f"{o.completion_tokens:,} completion",
             )
