@@ -170,6 +170,17 @@ class Settings:
     disabled_languages: list[str] = setting(
         [], "Language ids (as the editor names them) that get no completions."
     )
+    # -- privacy -----------------------------------------------------------------------------
+    exclude_globs: list[str] = setting(
+        [".env*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.kdbx", "secrets.*", ".git/*"],
+        "Files never sent to the API (no completions there): globs on the file name, or on the "
+        "path's tail when they contain `/` (`.git/*` is anything under a `.git` folder).",
+    )
+    mask_secrets: bool = setting(
+        True,
+        "Replace credentials found in the text sent (private key blocks, AWS/GitHub/Slack/JWT "
+        'tokens, `api_key = "..."`-style assignments) by `<secret>` before it leaves.',
+    )
 
     @classmethod
     def from_options(

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from codestral_ls import privacy
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
 from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
@@ -199,11 +200,13 @@ class CompletionEngine:
     # -- completion ------------------------------------------------------------------------
 
     def wants(self, document: Document) -> bool:
-        """Whether this document gets completions at all (switches, language, endpoint)."""
+        """Whether this document gets completions at all (switches, language, endpoint,
+        and files that must never be sent, see privacy.py)."""
         return (
             self.settings.enable
             and self.endpoint.usable
             and document.language_id not in self.settings.disabled_languages
+            and not privacy.is_excluded(document.uri, self.settings.exclude_globs)
         )
 
     def context(self, document: Document, cursor: Cursor) -> FimContext:
@@ -217,10 +220,11 @@ class CompletionEngine:
 
     def fim_request(self, context: FimContext) -> FimRequest:
         s = self.settings
+        mask = privacy.mask_secrets if s.mask_secrets else str
         return FimRequest(
             model=s.model,
-            prompt=context.prompt,
-            suffix=context.suffix,
+            prompt=mask(context.prompt),
+            suffix=mask(context.suffix),
             max_tokens=s.max_tokens,
             min_tokens=s.min_tokens,
             temperature=s.temperature,

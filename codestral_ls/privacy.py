@@ -1,0 +1,125 @@
+"""What never leaves the machine: excluded files, and secrets masked inside the others.
+
+Completion sends the text around the cursor to the API, so a ``.env`` file or a private key
+opened in the editor would be sent too. Two defences, both applied just before a request is
+built (completions in ``engine.py``; chat actions can call :func:`mask_secrets` on their
+messages the same way):
+
+- :func:`is_excluded`: files whose path matches one of the ``excludeGlobs`` (``.env*``,
+  ``*.pem``, ``*.key``, ``id_rsa*``, ``*.kdbx``, ``secrets.*``, anything under ``.git/`` by
+  default) get no completions at all: nothing of them is sent.
+- :func:`mask_secrets`: in every other file, text that looks like a credential (private key
+  blocks, AWS access key ids, GitHub and Slack tokens, JWTs, ``api_key = "..."``-style
+  assignments) is replaced by a placeholder of the same kind before sending. Masking keeps
+  the surrounding code intact, so completions still make sense.
+
+The patterns favour precision over recall: they match well-known token formats and obvious
+assignments, so ordinary code is sent unchanged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+#: Default ``excludeGlobs``: matched against the file name and against every path suffix.
+DEFAULT_EXCLUDE_GLOBS = (
+    ".env*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    "*.kdbx",
+    "secrets.*",
+    ".git/*",
+)
+
+#: Placeholder written instead of a masked secret.
+MASK = "<secret>"
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----.*?"
+    r"(?:-----END \1PRIVATE KEY\2-----|\Z)",
+    re.DOTALL,
+)
+#: The rest of a key block whose BEGIN line is not in the text (a suffix that starts inside).
+_PRIVATE_KEY_TAIL = re.compile(
+    r"\A(?:(?!-----BEGIN ).)*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", re.DOTALL
+)
+_TOKENS = re.compile(
+    r"\b(?:"
+    r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"  # AWS access key id
+    r"|gh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
+    r"|github_pat_[A-Za-z0-9_]{30,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack tokens
+    r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic style keys
+    r"|AIza[0-9A-Za-z_-]{35}"  # Google API key
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+    r")"
+)
+#: ``api_key = "..."``, ``"password": "..."``, ``SECRET_TOKEN='...'``, ``token: ...``.
+_ASSIGNMENT = re.compile(
+    r"""(?P<name>[A-Za-z0-9_.-]*(?:api[_-]?key|apikey|secret|token|passw(?:or)?d|passwd|"""
+    r"""access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]*)"""
+    r"""(?P<sep>["']?\s*[:=]\s*)"""
+    r"""(?P<quote>["'`])(?P<value>[^"'`\r\n]{8,})(?P=quote)""",
+    re.IGNORECASE,
+)
+
+
+def path_of(uri: str) -> str:
+    """The path part of a document URI (``file:///a/b.py`` -> ``/a/b.py``)."""
+    parts = urlsplit(uri)
+    return unquote(parts.path) if parts.scheme else uri
+
+
+def is_excluded(uri: str, globs: Iterable[str]) -> bool:
+    """Whether the document at ``uri`` matches one of ``globs`` (and must never be sent).
+
+    A glob without ``/`` matches the file name (``*.pem``); one with ``/`` matches any tail of
+    the path (``.git/*`` matches ``/repo/.git/config``, ``config/secrets/*`` a folder). A
+    folder glob ending in ``/*`` matches everything below that folder, however deep.
+    """
+    path = path_of(uri).replace("\\", "/")
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return False
+    name = parts[-1]
+    tails = ["/".join(parts[i:]) for i in range(len(parts))]
+    for glob in globs:
+        glob = glob.strip().lstrip("/")
+        if not glob:
+            continue
+        if "/" not in glob:
+            if fnmatch.fnmatchcase(name, glob):
+                return True
+            continue
+        if glob.endswith("/*"):
+            folder = glob[:-2]
+            if any(fnmatch.fnmatchcase(part, folder) for part in parts[:-1]) and "/" not in folder:
+                return True
+        if any(fnmatch.fnmatchcase(tail, glob) for tail in tails):
+            return True
+    return False
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with credentials replaced by :data:`MASK` (the rest unchanged)."""
+    if not text:
+        return text
+    text = _PRIVATE_KEY.sub(MASK, text)
+    text = _PRIVATE_KEY_TAIL.sub(MASK, text)
+    text = _TOKENS.sub(MASK, text)
+    return _ASSIGNMENT.sub(
+        lambda m: (
+            f"{m['name']}{m['sep']}{m['quote']}{MASK}{m['quote']}" if m["value"] != MASK else m[0]
+        ),
+        text,
+    )
+
+
+def contains_secret(text: str) -> bool:
+    """Whether :func:`mask_secrets` would change ``text``."""
+    return mask_secrets(text) != text

@@ -1,0 +1,95 @@
+"""Content exclusion and secret masking (privacy.py), as plain functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from codestral_ls.config import Settings
+from codestral_ls.privacy import DEFAULT_EXCLUDE_GLOBS, MASK, is_excluded, mask_secrets
+
+GLOBS = Settings().exclude_globs
+
+
+def test_the_setting_defaults_to_the_documented_globs() -> None:
+    assert tuple(GLOBS) == DEFAULT_EXCLUDE_GLOBS
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/.env",
+        "/p/.env.local",
+        "/p/certs/server.pem",
+        "/p/tls.key",
+        "/home/u/.ssh/id_rsa",
+        "/home/u/.ssh/id_rsa.pub",
+        "/home/u/.ssh/id_ed25519",
+        "/p/vault.kdbx",
+        "/p/config/secrets.yaml",
+        "/p/.git/config",
+        "/p/.git/hooks/pre-commit",
+        "/p/.git/COMMIT_EDITMSG",
+    ],
+)
+def test_default_globs_exclude(path: str) -> None:
+    assert is_excluded("file://" + path, GLOBS)
+
+
+@pytest.mark.parametrize(
+    "path", ["/p/app.py", "/p/environment.py", "/p/keys.py", "/p/git/notes.md", "/p/.gitignore"]
+)
+def test_ordinary_files_are_sent(path: str) -> None:
+    assert not is_excluded("file://" + path, GLOBS)
+
+
+def test_custom_globs_and_escaped_uris() -> None:
+    assert is_excluded("file:///p/config/prod%20settings.json", ["prod settings.json"])
+    assert is_excluded("file:///p/deploy/creds/a.txt", ["creds/*"])
+    assert not is_excluded("file:///p/app.py", [])
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "AKIA" + "ABCDEFGHIJKLMNOP",
+        "ghp_" + "a1B2" * 9,
+        "github_pat_" + "a1B2_" * 8,
+        "xoxb-" + "1234567890-abcdefghij",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0",
+        "sk-proj-" + "abcdefghijklmnopqrstuv",
+    ],
+)
+def test_token_formats_are_masked(secret: str) -> None:
+    text = f"client = make(token_value={secret!r})\nprint(client)\n"
+    masked = mask_secrets(text)
+    assert secret not in masked and MASK in masked
+    assert masked.endswith("\nprint(client)\n")
+
+
+def test_assignments_and_key_blocks_are_masked() -> None:
+    text = (
+        'API_KEY = "abcd1234efgh5678"\n'
+        "config = {'password': 'hunter2hunter2'}\n"
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+        "-----END OPENSSH PRIVATE KEY-----\n"
+        "x = 1\n"
+    )
+    masked = mask_secrets(text)
+    for secret in ("abcd1234efgh5678", "hunter2hunter2", "b3BlbnNzaC1rZXktdjEAAAAA"):
+        assert secret not in masked
+    assert masked == f"API_KEY = \"{MASK}\"\nconfig = {{'password': '{MASK}'}}\n{MASK}\nx = 1\n"
+
+
+def test_halves_of_a_key_block_cut_by_the_cursor_are_masked() -> None:
+    prompt = "KEY = '''\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B"
+    suffix = "AQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----\n'''\nrun()\n"
+    assert mask_secrets(prompt) == "KEY = '''\n" + MASK
+    assert mask_secrets(suffix) == MASK + "\n'''\nrun()\n"
+
+
+def test_ordinary_code_is_unchanged() -> None:
+    code = (
+        "def tokenize(text):\n    token = next_token(text)\n    password_field = form['pw']\n"
+        "    secret = os.environ['SECRET']\n    return token\n"
+    )
+    assert mask_secrets(code) == code
