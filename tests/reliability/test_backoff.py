@@ -1,0 +1,88 @@
+"""The circuit breaker over a simulated minute (health.py with an injected clock)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from codestral_ls.health import UpstreamHealth
+from codestral_ls.mistral_api import ApiError, ErrorKind
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def outage(
+    error: ApiError, *, seconds: float = 60.0, every: float = 0.05, jitter: float = 0.0
+) -> tuple[list[float], list[str]]:
+    """Ask every ``every`` s through an outage of ``seconds``; the times calls went out."""
+    clock, told = Clock(), []
+    health = UpstreamHealth(told.append, clock=clock, jitter=lambda: jitter)
+    start, calls = clock.now, []
+    while clock.now - start < seconds:
+        if health.allows():
+            calls.append(clock.now - start)
+            health.record_failure(error, "https://codestral.mistral.ai/v1")
+        clock.now += every
+    return calls, told
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.5, 1.0])
+def test_one_minute_of_5xx_costs_at_most_the_backoff_schedule(jitter: float) -> None:
+    calls, told = outage(ApiError(ErrorKind.SERVER, "HTTP 503"), jitter=jitter)
+    # Shortest pauses (jitter 0): 0.5, 1, 2, 4, 8, 16, 30 s -> calls at 0, .5, 1.5, 3.5,
+    # 7.5, 15.5, 31.5: seven in the minute instead of 1200 keystroke requests.
+    assert 5 <= len(calls) <= 7, calls
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert gaps == sorted(gaps), "the pauses grow"
+    assert len(told) == 1
+
+
+def test_retry_after_is_honoured_exactly() -> None:
+    calls, _ = outage(ApiError(ErrorKind.RATE_LIMITED, "HTTP 429", retry_after=10.0))
+    assert len(calls) == 6
+    assert all(abs((b - a) - 10.0) < 0.1 for a, b in itertools.pairwise(calls))
+
+
+def test_network_and_timeout_faults_are_one_outage_for_the_user() -> None:
+    told: list[str] = []
+    health = UpstreamHealth(told.append, clock=Clock())
+    health.record_failure(ApiError(ErrorKind.TIMEOUT, "timed out connecting"), "u")
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    assert len(told) == 1
+    health.record_success()
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    assert len(told) == 2, "a new outage is told again"
+
+
+def test_after_the_pause_one_request_probes_and_a_lost_probe_expires() -> None:
+    clock = Clock()
+    health = UpstreamHealth(lambda _m: None, clock=clock, jitter=lambda: 1.0, probe_lease=5.0)
+    health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), "u")
+    assert not health.allows()
+    clock.now += 1.0
+    assert health.allows(), "the probe"
+    assert not health.allows(), "others wait for the probe"
+    clock.now += 5.0
+    assert health.allows(), "a probe that never reported (cancelled) does not block forever"
+    health.record_success()
+    assert health.allows() and health.allows()
+
+
+def test_a_day_long_outage_does_not_overflow() -> None:
+    health = UpstreamHealth(lambda _m: None, clock=Clock())
+    for _ in range(5000):
+        health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), "u")
+    assert 0 < health.pause_remaining() <= 60.0
+
+
+def test_invalid_requests_do_not_pause() -> None:
+    health = UpstreamHealth(lambda _m: None, clock=Clock())
+    health.record_failure(ApiError(ErrorKind.INVALID, "HTTP 422"), "u")
+    assert health.allows()
