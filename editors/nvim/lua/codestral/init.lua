@@ -1,0 +1,157 @@
+--- codestral.nvim: Codestral completion in Neovim through the codestral-ls language server.
+---
+--- ```lua
+--- require('codestral').setup({})            -- or lazy.nvim: { dir = '.../editors/nvim', opts = {} }
+--- ```
+---
+--- Neovim 0.12+: the server is registered with vim.lsp.config/vim.lsp.enable and ghost text comes
+--- from the native vim.lsp.inline_completion; <Tab> accepts it (and is a normal <Tab> when nothing
+--- is shown). Neovim 0.11: completion items in the popup menu (vim.lsp.completion, triggered as
+--- you type). Neovim 0.10: the server starts on FileType and completes through omnifunc (<C-x><C-o>).
+--- The key comes from the environment (CODESTRAL_API_KEY or MISTRAL_API_KEY): it is never read or
+--- stored by this module.
+local M = {}
+
+local NAME = 'codestral'
+
+--- Defaults; every field can be overridden in setup().
+M.defaults = {
+  --- The server command.
+  cmd = { 'codestral-ls' },
+  --- Filetypes the server attaches to; an empty list means every filetype.
+  filetypes = {
+    'c', 'cpp', 'cs', 'css', 'go', 'html', 'java', 'javascript', 'javascriptreact', 'json',
+    'kotlin', 'lua', 'markdown', 'php', 'python', 'ruby', 'rust', 'scala', 'sh', 'sql', 'swift',
+    'toml', 'typescript', 'typescriptreact', 'vim', 'yaml', 'zig',
+  },
+  root_markers = { '.git' },
+  --- Server settings (initializationOptions), e.g. { model = 'codestral-latest', apiBase = '...' }.
+  settings = {},
+  --- Extra environment for the server, e.g. { CODESTRAL_API_BASE = 'http://localhost:8000/v1' }.
+  cmd_env = nil,
+  --- Insert-mode key that accepts the ghost text (a normal key press when there is none); false: no mapping.
+  accept_key = '<Tab>',
+  --- Normal/visual-mode key that lists Codestral's code actions; false: no mapping.
+  code_action_key = '<leader>cc',
+  --- false: use completion items (the 0.11 path) even where inline completion exists.
+  inline = true,
+}
+
+--- What :checkhealth codestral reports.
+M.state = { last_error = nil, client_id = nil, config = nil }
+
+local function has_inline()
+  return vim.lsp.inline_completion ~= nil and vim.lsp.config ~= nil
+end
+
+local function record_error(message)
+  M.state.last_error = os.date('%H:%M:%S ') .. message
+end
+
+--- Keep the server's warnings and errors for :checkhealth, then show them as usual.
+local function show_message_handler(err, result, ctx, config)
+  if result and result.type and result.type <= vim.lsp.protocol.MessageType.Warning then
+    record_error(result.message)
+  end
+  return vim.lsp.handlers['window/showMessage'](err, result, ctx, config)
+end
+
+--- Codestral's code actions only (other servers' actions are left to vim.lsp.buf.code_action).
+function M.code_action(opts)
+  opts = opts or {}
+  vim.lsp.buf.code_action(vim.tbl_extend('keep', opts, {
+    filter = function(action, client_id)
+      local client = client_id and vim.lsp.get_client_by_id(client_id)
+      return (client == nil or client.name == NAME)
+        and type(action.title) == 'string'
+        and action.title:find('^Codestral') ~= nil
+    end,
+  }))
+end
+
+local function on_attach(client, bufnr, opts)
+  M.state.client_id = client.id
+  if opts.accept_key and has_inline() and opts.inline then
+    vim.keymap.set('i', opts.accept_key, function()
+      if vim.lsp.inline_completion.get() then
+        return ''
+      end
+      return vim.api.nvim_replace_termcodes(opts.accept_key, true, false, true)
+    end, { buffer = bufnr, expr = true, replace_keycodes = false, desc = 'Codestral: accept the ghost text' })
+  end
+  if opts.code_action_key then
+    vim.keymap.set({ 'n', 'x' }, opts.code_action_key, M.code_action,
+      { buffer = bufnr, desc = 'Codestral: code actions' })
+  end
+  if (not has_inline() or not opts.inline) and vim.lsp.completion then
+    -- The server completes anywhere, not after trigger characters: ask on every printable key.
+    local provider = client.server_capabilities.completionProvider
+    if provider then
+      local chars = {}
+      for byte = 33, 126 do
+        chars[#chars + 1] = string.char(byte)
+      end
+      provider.triggerCharacters = chars
+    end
+    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true })
+  end
+end
+
+local function client_config(opts)
+  -- An empty Lua table is a JSON list; the server expects an object.
+  local settings = next(opts.settings or {}) and opts.settings or vim.empty_dict()
+  local config = {
+    cmd = opts.cmd,
+    cmd_env = opts.cmd_env,
+    filetypes = (#opts.filetypes > 0) and opts.filetypes or nil,
+    root_markers = opts.root_markers,
+    init_options = settings,
+    settings = { codestral = settings },
+    handlers = { ['window/showMessage'] = show_message_handler },
+    on_attach = function(client, bufnr)
+      on_attach(client, bufnr, opts)
+    end,
+    on_exit = function(code, signal)
+      if code ~= 0 then
+        record_error(('codestral-ls exited with code %d (signal %d)'):format(code, signal or 0))
+      end
+    end,
+  }
+  if not has_inline() or not opts.inline then
+    -- Without ghost text, don't advertise inline completion, so the server answers the popup.
+    config.capabilities = vim.lsp.protocol.make_client_capabilities()
+    config.capabilities.textDocument.inlineCompletion = nil
+  end
+  return config
+end
+
+--- Register and start the server for the configured filetypes.
+function M.setup(user_opts)
+  local opts = vim.tbl_deep_extend('force', {}, M.defaults, user_opts or {})
+  if user_opts and user_opts.filetypes then
+    opts.filetypes = user_opts.filetypes -- a list replaces the default, it does not merge
+  end
+  M.state.config = opts
+  local config = client_config(opts)
+
+  if vim.lsp.config and vim.lsp.enable then -- 0.11+
+    vim.lsp.config(NAME, config)
+    vim.lsp.enable(NAME)
+    if has_inline() and opts.inline then
+      vim.lsp.inline_completion.enable()
+    end
+    return
+  end
+
+  -- 0.10: start (or reuse) the client on FileType.
+  vim.api.nvim_create_autocmd('FileType', {
+    group = vim.api.nvim_create_augroup('codestral', { clear = true }),
+    pattern = config.filetypes or '*',
+    callback = function(args)
+      local root = vim.fs.root and vim.fs.root(args.buf, opts.root_markers) or vim.fn.getcwd()
+      vim.lsp.start(vim.tbl_extend('force', config, { name = NAME, root_dir = root }), { bufnr = args.buf })
+    end,
+  })
+end
+
+return M

