@@ -69,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         server.start_tcp(host, int(port))
     else:
-        server.start_io()
+        server.start_io(
+            stdin=lifecycle.ExitAtEof(
+                sys.stdin.buffer,
+                lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown)),
+            )
+        )
     # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
     # after a ``shutdown``.
     lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown))

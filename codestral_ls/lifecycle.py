@@ -127,3 +127,27 @@ class QuietWriter:
             self.lost = True
             log.debug("the editor closed its end of the connection; dropping further output")
             self._on_lost()
+
+
+class ExitAtEof:
+    """Wraps stdin: when the editor closes it, end the process right there.
+
+    Letting pygls's loop wind down instead would cancel every task at once, and a call
+    whose error lands in that same instant is reported as "Task exception was never
+    retrieved" on stderr: noise in the editor's log for a normal goodbye.
+    """
+
+    def __init__(self, inner: Any, on_eof: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_eof = on_eof
+
+    def readline(self) -> bytes:
+        return self._checked(self._inner.readline())
+
+    def read(self, size: int = -1) -> bytes:
+        return self._checked(self._inner.read(size))
+
+    def _checked(self, data: bytes) -> bytes:
+        if not data:
+            self._on_eof()
+        return data
