@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io(
-            stdin=lifecycle.ExitAtEof(
+            stdin=lifecycle.GuardedStdin(
                 sys.stdin.buffer,
                 lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown)),
             )

@@ -1,0 +1,105 @@
+"""Garbage on stdin: the server logs it, answers what it can, and keeps serving."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fake_mistral import FakeMistral
+from tests.reliability.lsp_process import LspProcess, environment, frame
+
+URI = "file:///project/calc.py"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LspProcess]:
+    with FakeMistral() as fake:
+        fake.fim_responder = lambda body: "return a + b"
+        with LspProcess(environment(fake.base_url), stderr_path=tmp_path / "err") as process:
+            process.initialize()
+            process.open(URI, "def add(a, b):\n    \n")
+            yield process
+            assert process.shutdown_and_exit() == 0
+            assert process.messages() == [], "protocol garbage is logged, not popped up"
+
+
+def still_serving(server: LspProcess) -> None:
+    """A few requests back to back (garbage may swallow the first frames that follow it,
+    until the framing lines up again); the last one must be answered, with a completion."""
+    ids = [server.start_request("codestral/stats", {}) for _ in range(3)]
+    ids.append(
+        server.start_request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": URI},
+                "position": {"line": 1, "character": 4},
+                "context": {"triggerKind": 1},
+            },
+        )
+    )
+    answer = server.answer(ids[-1], timeout=10)
+    assert answer["result"]["items"][0]["insertText"] == "return a + b"
+
+
+BODY = json.dumps({"jsonrpc": "2.0", "id": 999, "method": "codestral/stats", "params": {}})
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        pytest.param(b"Content-Length: 11\r\n\r\nnot json at", id="non-JSON body"),
+        pytest.param(b"Content-Length: 17\r\n\r\n" + BODY.encode()[:17], id="truncated JSON"),
+        pytest.param(
+            b"Content-Length: %d\r\n\r\n" % (len(BODY) - 9) + BODY.encode(), id="length too short"
+        ),
+        pytest.param(
+            b"Content-Length: %d\r\n\r\n" % (len(BODY) + 40) + BODY.encode(), id="length too long"
+        ),
+        pytest.param(b"Content-Type: application/json\r\n\r\n" + BODY.encode(), id="no length"),
+        pytest.param(b"\r\n\r\n\x00\xff\xfe garbage \r\n", id="binary noise"),
+        pytest.param(frame([1, 2, 3]), id="JSON array"),
+        pytest.param(frame({"jsonrpc": "2.0", "method": "unknown/notification"}), id="unknown"),
+        pytest.param(frame({"jsonrpc": "2.0", "id": 5}), id="response to nothing"),
+        pytest.param(frame({"hello": "world"}), id="not JSON-RPC"),
+    ],
+)
+def test_garbage_then_business_as_usual(server: LspProcess, garbage: bytes) -> None:
+    server.send_bytes(garbage)
+    still_serving(server)
+
+
+def test_unknown_request_gets_method_not_found(server: LspProcess) -> None:
+    answer = server.request("no/such/method", {"x": 1})
+    assert answer["error"]["code"] == -32601
+    still_serving(server)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [{"line": -1, "character": 0}, {"line": 0, "character": -5}, {"line": "one"}, None],
+)
+def test_invalid_params_with_an_id_get_an_error_answer(
+    server: LspProcess, position: object
+) -> None:
+    answer = server.request(
+        "textDocument/inlineCompletion",
+        {"textDocument": {"uri": URI}, "position": position, "context": {"triggerKind": 1}},
+    )
+    assert answer["error"]["code"] in (-32602, -32603)
+    still_serving(server)
+
+
+def test_huge_messages(server: LspProcess) -> None:
+    big = "x = 1  # " + "é😀" * 40 + "\n"
+    text = big * 40_000 + "def add(a, b):\n    \n"  # ~8 MB of utf-8
+    server.open("file:///project/big.py", text)
+    line = text.count("\n") - 1
+    answer = server.inline("file:///project/big.py", line, 4, timeout=30)
+    assert answer["result"]["items"][0]["insertText"] == "return a + b"
+    # And a huge frame of an unknown method, answered with an error.
+    answer = server.request("no/such/method", {"blob": "z" * 5_000_000}, timeout=30)
+    assert answer["error"]["code"] == -32601
+    still_serving(server)
