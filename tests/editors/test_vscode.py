@@ -1,0 +1,68 @@
+"""The VS Code extension builds, packages to a .vsix, and its Node protocol test passes.
+
+``editors/vscode/test/protocol.test.js`` drives the server through vscode-languageserver-protocol
+(what vscode-languageclient is built on) with VS Code's capabilities and the extension's own
+compiled settings code, against ``python -m tests.fake_mistral``, and checks inline completions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.editors.support import EDITORS, REPO
+
+pytestmark = pytest.mark.editor
+
+NPM = shutil.which("npm")
+EXTENSION = EDITORS / "vscode"
+
+
+def _npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
+    for name in ("CODESTRAL_API_KEY", "MISTRAL_API_KEY", "CODESTRAL_API_BASE"):
+        env.pop(name, None)
+    run = subprocess.run(
+        [NPM, *args],
+        cwd=EXTENSION,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0, f"npm {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
+    return run
+
+
+@pytest.mark.skipif(NPM is None, reason="npm is not installed (.ci/run installs nodejs and npm)")
+def test_extension_compiles_packages_and_drives_the_server(tmp_path: Path) -> None:
+    _npm("ci", "--no-audit", "--no-fund")
+    _npm("run", "compile")
+    assert (EXTENSION / "out" / "extension.js").exists()
+
+    tests = _npm("test", timeout=120)
+    assert "# pass 3" in tests.stdout and "# fail 0" in tests.stdout, tests.stdout
+
+    vsix = tmp_path / "codestral-ls.vsix"
+    _npm(
+        "exec",
+        "--",
+        "vsce",
+        "package",
+        "--allow-missing-repository",
+        "--skip-license",
+        "--out",
+        str(vsix),
+    )
+    names = set(zipfile.ZipFile(vsix).namelist())
+    assert "extension/out/extension.js" in names
+    assert "extension/package.json" in names
+    assert any(n.startswith("extension/node_modules/vscode-languageclient/") for n in names)
+    assert not any(n.startswith("extension/src/") for n in names)
