@@ -1,0 +1,56 @@
+;;; emacs_driver.el --- drive eglot + codestral-ls like a user, in emacs --batch  -*- lexical-binding: t; -*-
+;; Opens $CODESTRAL_TEST_FILE (a Python file whose mode hook, from the README snippet, runs
+;; eglot-ensure), lets eglot connect, puts the cursor after "ret" and runs completion-at-point.
+;; Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.  Every wait is bounded.
+(require 'json)
+(require 'cl-lib)
+
+(defvar codestral-test--result nil)
+
+(defun codestral-test--put (key value)
+  (push (cons key value) codestral-test--result))
+
+(defun codestral-test--finish (ok &optional error)
+  (codestral-test--put 'ok (if ok t :json-false))
+  (when error (codestral-test--put 'error error))
+  (when (get-file-buffer (getenv "CODESTRAL_TEST_FILE"))
+    (with-current-buffer (get-file-buffer (getenv "CODESTRAL_TEST_FILE"))
+      (codestral-test--put 'buffer (buffer-substring-no-properties (point-min) (point-max)))))
+  (with-temp-file (getenv "CODESTRAL_TEST_RESULT")
+    (insert (json-encode codestral-test--result)))
+  (ignore-errors (let ((server (with-current-buffer
+                                   (get-file-buffer (getenv "CODESTRAL_TEST_FILE"))
+                                 (eglot-current-server))))
+                   (when server (eglot-shutdown server))))
+  (kill-emacs 0))
+
+(defun codestral-test--wait (what predicate seconds)
+  "Process input until PREDICATE holds, or fail after SECONDS."
+  (let ((deadline (+ (float-time) seconds)) value)
+    (while (not (setq value (funcall predicate)))
+      (when (> (float-time) deadline)
+        (error "Timed out waiting for %s" what))
+      (accept-process-output nil 0.05))
+    value))
+
+(condition-case err
+    (progn
+      (find-file (getenv "CODESTRAL_TEST_FILE"))
+      (codestral-test--put 'mode (symbol-name major-mode))
+      ;; eglot-ensure connects from the next command's post-command-hook.
+      (run-hooks 'post-command-hook)
+      (let ((server (codestral-test--wait "eglot to connect" #'eglot-current-server 20)))
+        (codestral-test--put 'server (format "%s" (eieio-object-class-name server)))
+        (codestral-test--put 'inline (if (eglot--server-capable :inlineCompletionProvider)
+                                         t :json-false)))
+      (goto-char (point-min))
+      (search-forward "    ret")
+      (let* ((capf (eglot-completion-at-point))
+             (prefix (buffer-substring-no-properties (nth 0 capf) (nth 1 capf)))
+             (candidates (all-completions prefix (nth 2 capf))))
+        (codestral-test--put 'prefix prefix)
+        (codestral-test--put 'candidates (vconcat (mapcar #'substring-no-properties candidates))))
+      (completion-at-point)
+      (codestral-test--put 'point (list (line-number-at-pos) (current-column)))
+      (codestral-test--finish t))
+  (error (codestral-test--finish nil (error-message-string err))))

@@ -1,0 +1,65 @@
+"""Emacs 28 + eglot, in ``emacs --batch``, with the shipped editors/emacs/codestral-eglot.el.
+
+The init is the snippet editors/README.md gives eglot users, after the package setup Emacs does
+before a user's init file (``-Q`` skips it). ``emacs_driver.el`` opens a Python file, lets eglot
+connect through the mode hook, runs ``completion-at-point`` after "ret" and writes what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.fake_mistral import FakeMistral
+
+pytestmark = pytest.mark.editor
+
+EMACS = shutil.which("emacs")
+DRIVER = Path(__file__).with_name("emacs_driver.el")
+ELPA = Path("/usr/share/emacs/site-lisp/elpa")
+# What Emacs does before init.el (package-initialize, with Debian's elpa-* packages visible).
+PACKAGES = f'(add-to-list \'package-directory-list "{ELPA}")\n(package-initialize)\n'
+
+
+def _has_eglot() -> bool:
+    if EMACS is None:
+        return False
+    probe = f'(progn {PACKAGES} (kill-emacs (if (locate-library "eglot") 0 1)))'
+    run = run_bounded([EMACS, "--batch", "-Q", "--eval", probe], {}, Path.cwd(), 30)
+    return run.returncode == 0
+
+
+@pytest.mark.skipif(not _has_eglot(), reason="emacs with eglot is not installed (.ci/run)")
+def test_eglot_completion_at_point_inserts_the_completion(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
+    init = tmp_path / "init.el"
+    init.write_text(PACKAGES + readme_snippet("emacs-eglot"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text("def double(total):\n    ret\n", encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["HOME"] = str(tmp_path)  # no user config, no eglot state from elsewhere
+
+    run = run_bounded(
+        [EMACS, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)], env, tmp_path, timeout=60
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"emacs wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"] is True, f"{result.get('error')}\n{run.stderr}"
+
+    assert result["mode"] == "python-mode"
+    assert result["server"] == "codestral-eglot-server"
+    assert result["inline"] is False  # eglot has no inline completion: completion items
+    assert result["prefix"] == "ret"
+    assert result["candidates"] == ["return total * 2"]
+    assert result["buffer"] == "def double(total):\n    return total * 2\n"
+    assert result["point"] == [2, len("    return total * 2")]
+    assert fake.fim_requests[-1].body["prompt"] == "def double(total):\n    ret"
