@@ -5,10 +5,14 @@
 local result_file = assert(vim.env.CODESTRAL_TEST_RESULT)
 local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
 local result = { steps = {} }
+local popup_scenario
 
 local function finish(ok, err)
   result.ok = ok
   result.error = err
+  result.pum = vim.fn.pumvisible()
+  result.complete_info = vim.fn.complete_info()
+  result.completeopt = vim.o.completeopt
   result.buffer = vim.api.nvim_buf_is_valid(result.bufnr or -1)
       and vim.api.nvim_buf_get_lines(result.bufnr, 0, -1, false)
     or nil
@@ -70,6 +74,35 @@ local function ghost_text(bufnr)
   end
 end
 
+--- Neovim 0.11's path (setup({ inline = false }) here): items in the popup menu as you type,
+--- <C-y> accepts. Line 2 is "    "; type "ret" at its end.
+popup_scenario = function(bufnr)
+  result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A')
+  wait_until('insert mode', function()
+    return vim.api.nvim_get_mode().mode == 'i'
+  end)
+  vim.api.nvim_input('ret')
+  result.menu = wait_until('completion menu shown', function()
+    -- (pumvisible() stays 0 without a UI attached; the items are what the menu would show.)
+    local words = {}
+    for _, item in ipairs(vim.fn.complete_info({ 'items' }).items) do
+      words[#words + 1] = item.word
+    end
+    return #words > 0 and words
+  end)
+  if vim.fn.complete_info({ 'selected' }).selected < 0 then
+    vim.api.nvim_input('<C-n>')
+  end
+  vim.api.nvim_input('<C-y>')
+  result.accepted_line = wait_until('item accepted', function()
+    local line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
+    return line ~= '    ret' and vim.fn.complete_info({ 'mode' }).mode == '' and line
+  end)
+  finish(true)
+end
+
 co = coroutine.create(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -79,6 +112,9 @@ co = coroutine.create(function()
     return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
   end)
   result.offset_encoding = client.offset_encoding
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'popup' then
+    return popup_scenario(bufnr)
+  end
   result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
   result.tab_mapping = vim.fn.maparg('<Tab>', 'i', false, true).desc
 

