@@ -73,7 +73,8 @@ def run(count: int, fault_every: int) -> int:
                         "textDocument/didChange",
                         {
                             "textDocument": {"uri": URI, "version": version},
-                            "contentChanges": [{"text": "import math\n\n"}],
+                            # A new first line each round: no prompt repeats, no cache hits.
+                            "contentChanges": [{"text": f"import math  # round {i}\n\n"}],
                         },
                     )
                 char = "abcdefghij"[i % 10]
@@ -107,7 +108,10 @@ def run(count: int, fault_every: int) -> int:
             code = server.shutdown_and_exit()
     elapsed = time.monotonic() - started
     print(f"soak: {count} completions in {elapsed:.0f} s, one fault per {fault_every} calls")
-    print(f"  shown {shown}, empty {empty}; upstream calls {stats['upstream_calls']}, ")
+    print(
+        f"  shown {shown}, empty {empty}; upstream calls {stats['upstream_calls']}, "
+        f"cache hits {stats['cache_hits']}, typed-ahead {stats['typed_ahead_hits']}"
+    )
     print(f"  failures {stats['failures']}, messages shown to the user {messages}, exit {code}")
     print("  after n completions:   RSS (MiB)   open fds")
     for n, rss, fds in samples:

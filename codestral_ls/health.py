@@ -9,8 +9,10 @@ probe cannot block completions for good); a success closes the breaker and re-ar
 messages, so the next outage is reported again. Requests the user asks for explicitly
 (``invoked``) are the engine's business: they may go through a paused breaker.
 
-Messages are grouped by what the user can do about them (:func:`remedy_group`): a flapping
-network that alternates timeouts and refused connections is one outage, told once.
+A single transient failure (5xx, 429, timeout, network, garbled answer) is only logged: the
+message comes with the second failure in a row. Messages are grouped by what the user can do
+about them (:func:`remedy_group`): a flapping network that alternates timeouts and refused
+connections is one outage, told once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,18 @@ _BACKOFF: dict[ErrorKind, tuple[float, float]] = {
     ErrorKind.NETWORK: (2.0, 60.0),
     ErrorKind.BAD_RESPONSE: (1.0, 30.0),
 }
+
+
+#: Failures that usually pass by themselves: told only when one follows another.
+_TRANSIENT = frozenset(
+    {
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.SERVER,
+        ErrorKind.TIMEOUT,
+        ErrorKind.NETWORK,
+        ErrorKind.BAD_RESPONSE,
+    }
+)
 
 
 def explain(error: ApiError, base_url: str) -> str:
@@ -133,6 +147,8 @@ class UpstreamHealth:
                 pause *= 0.5 + 0.5 * self._jitter()  # spread the retries of many clients
             self._paused_until = max(self._paused_until, self._clock() + pause)
         self._probe_until = 0.0
+        if error.kind in _TRANSIENT and self._failures < 2:
+            return  # one blip is not worth a pop-up (the log has it); a second one is
         group = remedy_group(error.kind)
         if group not in self._told:
             self._told.add(group)

@@ -58,6 +58,8 @@ def test_network_and_timeout_faults_are_one_outage_for_the_user() -> None:
     assert len(told) == 1
     health.record_success()
     health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    assert len(told) == 1, "one blip is only logged"
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
     assert len(told) == 2, "a new outage is told again"
 
 
