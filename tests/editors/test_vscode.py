@@ -7,6 +7,7 @@ compiled settings code, against ``python -m tests.fake_mistral``, and checks inl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +16,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lsprotocol import converters
 
+from tests.e2e.client import _capabilities as editor_capabilities
 from tests.editors.support import EDITORS, REPO
 
 pytestmark = pytest.mark.editor
@@ -24,8 +27,10 @@ NPM = shutil.which("npm")
 EXTENSION = EDITORS / "vscode"
 
 
-def _npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
+def _npm(
+    *args: str, timeout: float = 300, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(REPO), **(extra or {})}
     for name in ("CODESTRAL_API_KEY", "MISTRAL_API_KEY", "CODESTRAL_API_BASE"):
         env.pop(name, None)
     run = subprocess.run(
@@ -47,7 +52,11 @@ def test_extension_compiles_packages_and_drives_the_server(tmp_path: Path) -> No
     _npm("run", "compile")
     assert (EXTENSION / "out" / "extension.js").exists()
 
-    tests = _npm("test", timeout=120)
+    capabilities = tmp_path / "vscode-capabilities.json"
+    capabilities.write_text(
+        json.dumps(converters.get_converter().unstructure(editor_capabilities("vscode")))
+    )
+    tests = _npm("test", timeout=120, extra={"VSCODE_CAPABILITIES": str(capabilities)})
     assert "# pass 3" in tests.stdout and "# fail 0" in tests.stdout, tests.stdout
 
     vsix = tmp_path / "codestral-ls.vsix"

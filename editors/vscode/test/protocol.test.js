@@ -9,6 +9,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
 const { spawn } = require('node:child_process');
@@ -35,8 +36,12 @@ const PYTHON = process.env.PYTHON || 'python3';
 const ANSWER = 'a + b';
 const URI = 'file:///project/calc.py';
 
-/** What VS Code 1.9x sends for the features this server uses. */
-const VSCODE_CAPABILITIES = {
+/** VS Code's capabilities: when run from pytest, the recorded set the Python end-to-end tests
+ * use for VS Code (pytest-lsp's visual-studio-code recording plus utf-16 and inlineCompletion),
+ * passed as a file in VSCODE_CAPABILITIES; run alone, what VS Code sends for these features. */
+const VSCODE_CAPABILITIES = process.env.VSCODE_CAPABILITIES
+  ? JSON.parse(fs.readFileSync(process.env.VSCODE_CAPABILITIES, 'utf8'))
+  : {
   general: { positionEncodings: ['utf-16'] },
   workspace: {
     applyEdit: true,
@@ -137,6 +142,8 @@ after(async () => {
 
 test('VS Code gets an inline completion at a utf-16 position, key from secret storage', { timeout: 30000 }, async () => {
   // What the extension sends: settings from `codestral.*` plus the key from SecretStorage.
+  assert.ok(VSCODE_CAPABILITIES.textDocument.inlineCompletion, 'capabilities without inlineCompletion');
+  assert.deepEqual(VSCODE_CAPABILITIES.general.positionEncodings, ['utf-16']);
   const options = serverSettings(configuration({ apiBase: baseUrl }), 'test-key');
   assert.equal(options.apiKey, 'test-key');
   const init = await withTimeout(
