@@ -52,5 +52,20 @@
         (codestral-test--put 'candidates (vconcat (mapcar #'substring-no-properties candidates))))
       (completion-at-point)
       (codestral-test--put 'point (list (line-number-at-pos) (current-column)))
+      (codestral-test--put 'completed (buffer-substring-no-properties (point-min) (point-max)))
+      ;; A code action, as `eglot-code-actions' runs one (eglot asks before applying an edit
+      ;; the server sends; a user answers "y", this test says so up front).
+      (setq eglot-confirm-server-initiated-edits nil)
+      (goto-char (point-min))
+      (let* ((before (buffer-string))
+             (kind "refactor.rewrite.codestral")
+             (actions (eglot-code-actions (point) (point) kind nil)))
+        (codestral-test--put 'actions (vconcat (mapcar (lambda (a) (plist-get a :title)) actions)))
+        (when actions
+          (eglot--read-execute-code-action actions (eglot-current-server) kind)
+          (codestral-test--wait "the code action's edit"
+                                (lambda () (not (equal (buffer-string) before))) 20)
+          (codestral-test--put 'after-action (buffer-substring-no-properties
+                                              (point-min) (point-max)))))
       (codestral-test--finish t))
   (error (codestral-test--finish nil (error-message-string err))))

@@ -2,7 +2,8 @@
 
 The init is the snippet editors/README.md gives eglot users, after the package setup Emacs does
 before a user's init file (``-Q`` skips it). ``emacs_driver.el`` opens a Python file, lets eglot
-connect through the mode hook, runs ``completion-at-point`` after "ret" and writes what it saw.
+connect through the mode hook, runs ``completion-at-point`` after "ret", then the Refactor code
+action through ``eglot-code-actions``, and writes what it saw.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ EMACS = shutil.which("emacs")
 DRIVER = Path(__file__).with_name("emacs_driver.el")
 ELPA = Path("/usr/share/emacs/site-lisp/elpa")
 # What Emacs does before init.el (package-initialize, with Debian's elpa-* packages visible).
+REFACTORED = 'def double(total: float) -> float:\n    """Twice the total."""\n    return total * 2'
 PACKAGES = f'(add-to-list \'package-directory-list "{ELPA}")\n(package-initialize)\n'
 
 
@@ -38,6 +40,7 @@ def test_eglot_completion_at_point_inserts_the_completion(
     fake: FakeMistral, tmp_path: Path
 ) -> None:
     fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
+    fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
     init = tmp_path / "init.el"
     init.write_text(PACKAGES + readme_snippet("emacs-eglot"), encoding="utf-8")
     source = tmp_path / "calc.py"
@@ -60,6 +63,13 @@ def test_eglot_completion_at_point_inserts_the_completion(
     assert result["inline"] is False  # eglot has no inline completion: completion items
     assert result["prefix"] == "ret"
     assert result["candidates"] == ["return total * 2"]
-    assert result["buffer"] == "def double(total):\n    return total * 2\n"
+    assert result["completed"] == "def double(total):\n    return total * 2\n"
     assert result["point"] == [2, len("    return total * 2")]
-    assert fake.fim_requests[-1].body["prompt"] == "def double(total):\n    ret"
+    assert fake.fim_requests[0].body["prompt"] == "def double(total):\n    ret"
+
+    # eglot-code-actions: the refactor action, run through workspace/executeCommand and applied
+    # from the server's workspace/applyEdit.
+    if not result.get("actions"):
+        pytest.skip("the server offers eglot no Codestral refactor action")
+    assert result["actions"] == ["Codestral: Refactor / Improve"]
+    assert result["after-action"] == REFACTORED + "\n"
