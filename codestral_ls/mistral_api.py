@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -147,7 +149,8 @@ class MistralClient:
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             follow_redirects=False,
             transport=transport,
-            trust_env=True,
+            trust_env=True,  # HTTPS_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR
+            verify=tls_verification(os.environ),
         )
 
     async def aclose(self) -> None:
@@ -277,6 +280,24 @@ class MistralClient:
         if key:
             body = body.replace(key, "<redacted>")
         return _http_error(status, headers, body)
+
+
+def tls_verification(environ: Mapping[str, str]) -> ssl.SSLContext | bool:
+    """Certificates are always verified; which CA bundle, the environment may say.
+
+    httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` itself (``True`` here lets it);
+    ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``, which many company setups export for
+    their TLS-inspecting proxy, are honoured as well.
+    """
+    if environ.get("SSL_CERT_FILE") or environ.get("SSL_CERT_DIR"):
+        return True
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        bundle = environ.get(name)
+        if bundle and os.path.exists(bundle):
+            if os.path.isdir(bundle):
+                return ssl.create_default_context(capath=bundle)
+            return ssl.create_default_context(cafile=bundle)
+    return True
 
 
 def _http_timeout(timeouts: Timeouts) -> httpx.Timeout:
