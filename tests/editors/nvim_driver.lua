@@ -6,6 +6,7 @@ local result_file = assert(vim.env.CODESTRAL_TEST_RESULT)
 local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
 local result = { steps = {} }
 local popup_scenario
+local unicode_scenario
 
 local function finish(ok, err)
   result.ok = ok
@@ -103,6 +104,37 @@ popup_scenario = function(bufnr)
   finish(true)
 end
 
+--- Accept ghost text after multi-byte text (utf-8 columns) and a multi-line block.
+--- Line 2 is "    s = 'é' + " (type "t"); line 4 is "        " after the opener on line 3.
+unicode_scenario = function(bufnr)
+  local function accept(what, row, typed)
+    vim.api.nvim_win_set_cursor(0, { row, 0 })
+    vim.api.nvim_input('A')
+    wait_until(what .. ': insert mode', function()
+      return vim.api.nvim_get_mode().mode == 'i'
+    end)
+    if typed then
+      vim.api.nvim_input(typed)
+    end
+    local ghost = wait_until(what .. ': ghost text', function()
+      return ghost_text(bufnr)
+    end)
+    local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    vim.api.nvim_input('<Tab>')
+    wait_until(what .. ': accepted', function()
+      return not vim.deep_equal(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), before)
+    end)
+    vim.api.nvim_input('<Esc>')
+    wait_until(what .. ': normal mode', function()
+      return vim.api.nvim_get_mode().mode == 'n'
+    end)
+    return ghost.text
+  end
+  result.ghost_unicode = accept('unicode', 2, 't')
+  result.ghost_block = accept('block', 4, nil)
+  finish(true)
+end
+
 co = coroutine.create(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -114,6 +146,9 @@ co = coroutine.create(function()
   result.offset_encoding = client.offset_encoding
   if vim.env.CODESTRAL_TEST_SCENARIO == 'popup' then
     return popup_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'unicode' then
+    return unicode_scenario(bufnr)
   end
   result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
   result.tab_mapping = vim.fn.maparg('<Tab>', 'i', false, true).desc

