@@ -43,6 +43,20 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     initializationOptions: await currentSettings(context),
     outputChannelName: 'Codestral',
+    middleware: {
+      workspace: {
+        // If the server pulls its settings (workspace/configuration), answer with the same
+        // shape as initializationOptions, key included, rather than the raw settings.json section.
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) {
+            return answers;
+          }
+          const settings = await currentSettings(context);
+          return params.items.map((item, i) => (item.section === SECTION ? settings : answers[i]));
+        },
+      },
+    },
   };
   client = new LanguageClient('codestral', 'Codestral', serverOptions, clientOptions);
   await client.start();
