@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.fake_mistral import FakeMistral, Hang
-from tests.reliability.lsp_process import LspProcess, environment
+from tests.reliability.lsp_process import (
+    SERVER_COMMAND,
+    VSCODE_LIKE,
+    LspProcess,
+    environment,
+    frame,
+)
 
 URI = "file:///project/calc.py"
 INLINE = {
@@ -79,17 +85,53 @@ def test_exit_with_a_call_in_flight_is_quiet_and_closes_the_connection(
 
 
 def test_editor_gone_mid_call_is_quiet(fake: FakeMistral, tmp_path: Path) -> None:
-    """The editor closes both pipes while an answer is on its way: no traceback, exit."""
+    """The editor closes both pipes while an answer is on its way: no traceback, exit.
+
+    Driven without LspProcess: its reader thread would hold stdout while the test closes it.
+    """
     fake.script(Hang())
-    with LspProcess(environment(fake.base_url), stderr_path=tmp_path / "err") as server:
-        server.initialize({"completionTimeoutMs": 500})
-        server.open(URI, "def f():\n    \n")
-        server.start_request("textDocument/inlineCompletion", INLINE)
-        assert fake.wait_for_requests(1)
-        assert server.proc.stdin is not None and server.proc.stdout is not None
-        server.proc.stdout.close()
-        server.proc.stdin.close()
-        assert server.proc.wait(10) == 1
+    with open(tmp_path / "err", "wb") as stderr:
+        proc = subprocess.Popen(
+            SERVER_COMMAND,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=environment(fake.base_url),
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        initialize = {"processId": None, "capabilities": VSCODE_LIKE}
+        initialize["initializationOptions"] = {"completionTimeoutMs": 500}
+        for message in (
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
+            {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": URI,
+                        "languageId": "python",
+                        "version": 1,
+                        "text": "def f():\n    \n",
+                    }
+                },
+            },
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "textDocument/inlineCompletion",
+                "params": INLINE,
+            },
+        ):
+            proc.stdin.write(frame(message))
+        proc.stdin.flush()
+        assert fake.wait_for_requests(1, timeout=15)
+        proc.stdout.close()  # nobody reads the answer (the timeout's) or the message
+        proc.stdin.close()
+        try:
+            assert proc.wait(10) == 1
+        finally:
+            proc.kill()
     assert fake.wait_for(lambda f: f.open_connections == 0, timeout=10)
     quiet(tmp_path / "err")
 
