@@ -2,8 +2,7 @@
 
 Completion sends the text around the cursor to the API, so a ``.env`` file or a private key
 opened in the editor would be sent too. Two defences, both applied just before a request is
-built (completions in ``engine.py``; chat actions can call :func:`mask_secrets` on their
-messages the same way):
+built (completions in ``engine.py``, code actions in ``actions/service.py``):
 
 - :func:`is_excluded`: files whose path matches one of the ``excludeGlobs`` (``.env*``,
   ``*.pem``, ``*.key``, ``id_rsa*``, ``*.kdbx``, ``secrets.*``, anything under ``.git/`` by
@@ -21,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 #: Default ``excludeGlobs``: matched against the file name and against every path suffix.
@@ -107,17 +106,63 @@ def is_excluded(uri: str, globs: Iterable[str]) -> bool:
 
 def mask_secrets(text: str) -> str:
     """``text`` with credentials replaced by :data:`MASK` (the rest unchanged)."""
+    return _substitute(text, lambda _secret: MASK)
+
+
+class SecretMask:
+    """Masks secrets with numbered placeholders, and puts them back into the answer.
+
+    Code actions send code and get code back that replaces it: with a plain :data:`MASK`, a
+    Refactor of a function holding a token would write ``<secret>`` over the real token.
+    Numbered placeholders (``<secret-1>``, the same number for the same secret) let
+    :meth:`unmask` restore each secret wherever the model kept its placeholder. With
+    ``enabled=False`` both directions leave the text alone (``maskSecrets: false``).
+    """
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._numbers: dict[str, int] = {}
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by its numbered placeholder."""
+        if not self.enabled:
+            return text
+        return _substitute(text, self._placeholder)
+
+    def unmask(self, text: str) -> str:
+        """``text`` with every placeholder this mask made replaced by its secret again."""
+        if not self._numbers:
+            return text
+        originals = {f"<secret-{n}>": secret for secret, n in self._numbers.items()}
+        return _PLACEHOLDER.sub(lambda m: originals.get(m[0], m[0]), text)
+
+    def _placeholder(self, secret: str) -> str:
+        number = self._numbers.setdefault(secret, len(self._numbers) + 1)
+        return f"<secret-{number}>"
+
+
+#: What :func:`mask_secrets` and :class:`SecretMask` write; never masked again.
+_PLACEHOLDER = re.compile(r"<secret(?:-\d+)?>")
+
+
+def _substitute(text: str, placeholder_for: Callable[[str], str]) -> str:
+    """``text`` with each credential replaced by ``placeholder_for(credential)``."""
     if not text:
         return text
-    text = _PRIVATE_KEY.sub(MASK, text)
-    text = _PRIVATE_KEY_TAIL.sub(MASK, text)
-    text = _TOKENS.sub(MASK, text)
-    return _ASSIGNMENT.sub(
-        lambda m: (
-            f"{m['name']}{m['sep']}{m['quote']}{MASK}{m['quote']}" if m["value"] != MASK else m[0]
-        ),
-        text,
-    )
+
+    def whole(match: re.Match[str]) -> str:
+        return placeholder_for(match[0])
+
+    def value(match: re.Match[str]) -> str:
+        if _PLACEHOLDER.fullmatch(match["value"]):
+            return match[0]
+        quote = match["quote"]
+        return f"{match['name']}{match['sep']}{quote}{placeholder_for(match['value'])}{quote}"
+
+    text = _PRIVATE_KEY.sub(whole, text)
+    text = _PRIVATE_KEY_TAIL.sub(whole, text)
+    text = _TOKENS.sub(whole, text)
+    return _ASSIGNMENT.sub(value, text)
 
 
 def contains_secret(text: str) -> bool:

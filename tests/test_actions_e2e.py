@@ -228,3 +228,36 @@ async def test_tests_go_into_a_new_test_file_when_the_client_can_create_files(
         assert "new file `test_calc.py` next to `calc.py`" in user
     finally:
         await editor.stop()
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+async def test_secrets_are_masked_in_the_prompt_and_restored_in_the_edit(
+    fake: FakeMistral, editor: ActionEditor, workdir: Path
+) -> None:
+    uri = uri_in(workdir, "client.py")
+    source = f'def connect():\n    token = "{TOKEN}"\n    return open_session(token)\n'
+    editor.open(uri, source)
+    # The model keeps the placeholder it was given; the edit must hold the real token again,
+    # not "<secret-1>" written over it.
+    answer_with(
+        fake,
+        '```python\ndef connect() -> Session:\n    token = "<secret-1>"\n'
+        "    return open_session(token)\n```",
+    )
+    await run_action(editor, uri, editor.range_of(uri, "def connect", "(token)"), "Codestral: Ref")
+    sent = json.dumps(fake.chat_requests[0].body)
+    assert TOKEN not in sent and "<secret-1>" in sent
+    assert editor.texts[uri] == source.replace("def connect():", "def connect() -> Session:")
+
+
+async def test_excluded_files_offer_no_actions(
+    fake: FakeMistral, editor: ActionEditor, workdir: Path
+) -> None:
+    uri = uri_in(workdir, "secrets.py")
+    editor.open(uri, SOURCE)
+    assert await editor.actions(uri, cursor(editor, uri, "total = 0")) == []
+    assert fake.chat_requests == []

@@ -18,6 +18,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from codestral_ls import privacy
 from codestral_ls.actions import chat_buffer, edits, prompts
 from codestral_ls.actions.catalog import (
     ACTIONS,
@@ -98,7 +99,7 @@ class ActionService:
     ) -> list[types.CodeAction | types.Command]:
         """The actions for a range; local work only, nothing is sent to the API."""
         document = self.server.documents.get(params.text_document.uri)
-        if document is None or not self.server.endpoint.usable:
+        if document is None or not self.server.endpoint.usable or self._excluded(document):
             return []
         features = self.features
         if not (features.resolve_edit or features.apply_edit):
@@ -184,7 +185,9 @@ class ActionService:
             document = self._current(request, spec)
             messages, finish = self._plan(spec, request, document)
             await progress.begin()
-            answer = await self._ask(messages, progress)
+            secrets = privacy.SecretMask(enabled=self.server.settings.mask_secrets)
+            masked = [{**m, "content": secrets.mask(m["content"])} for m in messages]
+            answer = secrets.unmask(await self._ask(masked, progress))
             if self._current(request, spec) is not document:
                 raise ActionFailed(_stale(spec))
             if not answer.strip():
@@ -223,7 +226,15 @@ class ActionService:
             raise ActionFailed(_stale(spec))
         if not self.server.endpoint.usable:
             raise ActionFailed(f"{spec.title}: {self.server.endpoint.problem}.")
+        if self._excluded(document):
+            raise ActionFailed(
+                f"{spec.title}: this file matches excludeGlobs, so none of it is sent to Codestral."
+            )
         return document
+
+    def _excluded(self, document: Document) -> bool:
+        """Files matching ``excludeGlobs`` (``.env``, keys, ...) are never sent: no actions."""
+        return privacy.is_excluded(document.uri, self.server.settings.exclude_globs)
 
     def _plan(
         self, spec: ActionSpec, request: ActionRequest, document: Document

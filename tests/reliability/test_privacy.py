@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from codestral_ls.config import Settings
-from codestral_ls.privacy import DEFAULT_EXCLUDE_GLOBS, MASK, is_excluded, mask_secrets
+from codestral_ls.privacy import (
+    DEFAULT_EXCLUDE_GLOBS,
+    MASK,
+    SecretMask,
+    is_excluded,
+    mask_secrets,
+)
 
 GLOBS = Settings().exclude_globs
 
@@ -93,3 +99,22 @@ def test_ordinary_code_is_unchanged() -> None:
         "    secret = os.environ['SECRET']\n    return token\n"
     )
     assert mask_secrets(code) == code
+
+
+def test_numbered_masks_come_back_where_the_answer_kept_them() -> None:
+    github = "ghp_" + "a1B2" * 9
+    text = f'A = "{github}"\nB = "{github}"\nPASSWORD = "hunter2hunter2"\n'
+    mask = SecretMask()
+    masked = mask.mask(text)
+    assert masked == 'A = "<secret-1>"\nB = "<secret-1>"\nPASSWORD = "<secret-2>"\n'
+    assert mask.mask(masked) == masked  # placeholders are not masked again
+    answer = 'PASSWORD = "<secret-2>"\nA = B = "<secret-1>"  # <secret-9> is not ours\n'
+    assert mask.unmask(answer) == (
+        f'PASSWORD = "hunter2hunter2"\nA = B = "{github}"  # <secret-9> is not ours\n'
+    )
+
+
+def test_a_disabled_mask_sends_the_text_as_it_is() -> None:
+    text = 'API_KEY = "abcd1234efgh5678"\n'
+    mask = SecretMask(enabled=False)
+    assert mask.mask(text) == text and mask.unmask("<secret-1>") == "<secret-1>"
