@@ -373,7 +373,13 @@ class CompletionEngine:
         return text
 
 
+#: Closing clients, held until done (the event loop keeps only weak references to tasks).
+_closing: set[asyncio.Task[None]] = set()
+
+
 def _close_later(client: MistralClient) -> None:
     """Close a replaced client without blocking the settings change on it."""
     with contextlib.suppress(RuntimeError):  # no loop: nothing is open either
-        asyncio.get_running_loop().create_task(client.aclose())
+        task = asyncio.get_running_loop().create_task(client.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)

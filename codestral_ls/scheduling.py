@@ -167,9 +167,17 @@ class LatestRequest:
             stop.cancel()
             if not task.done():
                 task.cancel()
+                # Nobody awaits it any more: read its end so an error raised while it was
+                # being cancelled is not reported as "Task exception was never retrieved".
+                task.add_done_callback(_retrieve)
         if not task.done() or task.cancelled():
             raise Superseded
         return task.result()
+
+
+def _retrieve(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _discard(work: Awaitable[object]) -> None:

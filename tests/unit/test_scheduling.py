@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -88,6 +89,38 @@ async def test_superseded_work_is_cancelled() -> None:
     with pytest.raises(Superseded):
         await running
     await asyncio.wait_for(cancelled.wait(), 1)
+
+
+async def test_an_error_raised_while_superseded_work_stops_is_not_left_unretrieved() -> None:
+    """Closing an HTTP stream can raise; nobody awaits the task then, so the scheduler must
+    read the error itself or asyncio logs "Task exception was never retrieved"."""
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict] = []
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    async def fails_when_cancelled() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.set()
+            raise RuntimeError("connection reset while closing")
+
+    ticket = latest.begin("doc")
+    running = asyncio.ensure_future(latest.run(ticket, fails_when_cancelled()))
+    await started.wait()
+    latest.begin("doc")
+    with pytest.raises(Superseded):
+        await running
+    await stopped.wait()
+    await asyncio.sleep(0)
+    del running  # its exception's traceback holds the frame that holds the task
+    gc.collect()  # an unretrieved exception is reported when its task is collected
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    assert unretrieved == []
 
 
 async def test_shared_calls_run_once_and_cancel_when_nobody_waits() -> None:
