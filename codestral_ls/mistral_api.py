@@ -261,12 +261,14 @@ class MistralClient:
                         response.status_code, response.headers, raw.decode("utf-8", "replace")
                     )
                 done = False
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     if not line.startswith("data:"):
                         continue  # blank separators, comments (":"), event names
                     data = line[5:].strip()
                     if data == "[DONE]":
                         done = True
+                        await _read_to_end(lines)
                         break
                     chunk = _parse_json(data)
                     yield _delta(chunk)
@@ -280,6 +282,27 @@ class MistralClient:
         if key:
             body = body.replace(key, "<redacted>")
         return _http_error(status, headers, body)
+
+
+#: How long to wait for the end of the body after ``data: [DONE]``.
+_DRAIN_SECONDS = 0.05
+
+
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (normally only the chunked body's terminator).
+
+    httpx returns a connection to the keep-alive pool only when its response was read to
+    the end; closing it right after ``[DONE]`` costs a new TCP and TLS handshake on the next
+    completion. A server that keeps the body open after ``[DONE]`` gets a moment, then the
+    connection is closed as before.
+    """
+
+    async def drain() -> None:
+        async for _line in lines:
+            pass
+
+    with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
+        await asyncio.wait_for(drain(), _DRAIN_SECONDS)
 
 
 def tls_verification(environ: Mapping[str, str]) -> ssl.SSLContext | bool:

@@ -1,0 +1,46 @@
+"""The API client against the fake Mistral server: what goes on the wire and the connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from codestral_ls.endpoint import Endpoint
+from codestral_ls.mistral_api import FimRequest, MistralClient
+from tests.fake_mistral import FakeMistral
+
+
+@pytest_asyncio.fixture
+async def client(fake: FakeMistral) -> AsyncIterator[MistralClient]:
+    started = MistralClient(Endpoint(fake.base_url, "test-key", "test"))
+    yield started
+    await started.aclose()
+
+
+def request(prompt: str) -> FimRequest:
+    return FimRequest(model="codestral-latest", prompt=prompt, suffix="\n", max_tokens=32)
+
+
+async def test_whole_streams_leave_the_connection_open_for_the_next_call(
+    fake: FakeMistral, client: MistralClient
+) -> None:
+    """Reading a stream to its end (past ``[DONE]``) lets keep-alive reuse the connection:
+    a new TCP (and, against Mistral, TLS) handshake per completion is latency users feel."""
+    fake.fim_responder = lambda body: "return a + b"
+    for prompt in ("def add(a, b):\n    ", "def plus(a, b):\n    ", "def sum2(a, b):\n    "):
+        result = await client.fim(request(prompt), stream=True)
+        assert result.text == "return a + b" and not result.stopped_early
+    result = await client.fim(request("def f(a, b):\n    "), stream=False)
+    assert result.text == "return a + b"
+    assert fake.connections_accepted == 1
+
+
+async def test_an_early_stop_hangs_up_and_the_next_call_reconnects(
+    fake: FakeMistral, client: MistralClient
+) -> None:
+    fake.fim_responder = lambda body: "first line\nsecond line\nthird line"
+    result = await client.fim(request("x = "), stream=True, until=lambda text: "\n" in text)
+    assert result.stopped_early and result.text.startswith("first line\n")
+    await client.fim(request("y = "), stream=True)
+    assert fake.connections_accepted == 2
