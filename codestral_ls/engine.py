@@ -165,6 +165,11 @@ class CompletionEngine:
         connect = min(self.settings.connect_timeout_ms / 1000, total)
         return Timeouts(connect=connect, read=total, total=total)
 
+    def warm_up(self) -> None:
+        """Build the HTTP client now (its TLS context takes ~100 ms), not on the first request."""
+        if self.endpoint.usable:
+            _ = self.client
+
     async def aclose(self) -> None:
         await self._calls.aclose()
         if self._client is not None:

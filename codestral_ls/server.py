@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import logging
 import os
 from collections.abc import Callable, Generator, Mapping
@@ -198,6 +199,12 @@ class CodestralServer(LanguageServer):
             types.ShowMessageParams(type=types.MessageType.Warning, message=message)
         )
 
+    def warm_up(self) -> None:
+        """Import and build what start-up left out (the code-action modules, the HTTP client
+        and its TLS context: 100+ ms together), so the first completion does not wait."""
+        importlib.import_module("codestral_ls.actions.service")
+        self.engine.warm_up()
+
     def send_log(self, level: int, text: str) -> None:
         self.window_log_message(
             types.LogMessageParams(
@@ -256,6 +263,11 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         ls.apply_settings(params.initialization_options, replace=True)
         if ls._parent_watch is None:
             ls._parent_watch = lifecycle.watch_parent(params.process_id, lambda: ls.leave(0))
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: CodestralServer, *_args: object) -> None:
+        # The editor has its initialize answer; pay now for what start-up deferred.
+        asyncio.get_running_loop().call_soon(ls.warm_up)
 
     @server.feature(types.EXIT)
     def exit_(ls: CodestralServer, *_args: object) -> None:

@@ -16,34 +16,46 @@ modules it uses (:mod:`.catalog`, :mod:`.target`, :mod:`.prompts`, :mod:`.edits`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from codestral_ls.actions.catalog import ACTION_KINDS, RUN_COMMAND
-from codestral_ls.actions.service import ActionService
+
+if TYPE_CHECKING:
+    from codestral_ls.actions.service import ActionService
 
 
-def register(server: Any) -> ActionService:
-    """Add the code-action features to ``server`` (a CodestralServer)."""
-    service = ActionService(server)
+def register(server: Any) -> None:
+    """Add the code-action features to ``server`` (a CodestralServer).
+
+    The service (and the HTTP client and parsers behind it) is imported on first use, not
+    here: the editor waits for ``initialize`` while this module is imported.
+    """
+    service: ActionService | None = None
+
+    def actions() -> ActionService:
+        nonlocal service
+        if service is None:
+            from codestral_ls.actions.service import ActionService
+
+            service = ActionService(server)
+        return service
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(resolve_provider=True, code_action_kinds=ACTION_KINDS),
     )
     def code_action(params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
-        return service.list_actions(params)
+        return actions().list_actions(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(action: types.CodeAction) -> types.CodeAction:
-        return await service.resolve(action)
+        return await actions().resolve(action)
 
     @server.command(RUN_COMMAND)
     async def run_action(*arguments: Any) -> None:
-        await service.run_command(*arguments)
-
-    return service
+        await actions().run_command(*arguments)
 
 
 __all__ = ["register"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codestral_ls.actions.target import Target
+if TYPE_CHECKING:  # only for annotations: listing actions must not import the parsers
+    from codestral_ls.actions.target import Target
 
 #: The command clients without ``codeAction/resolve`` run to get the edit applied.
 RUN_COMMAND = "codestral.runAction"
