@@ -49,36 +49,53 @@ _TRANSIENT = frozenset(
 )
 
 
-def explain(error: ApiError, base_url: str) -> str:
-    """What happened and what to do, for a ``window/showMessage``."""
+def explain(error: ApiError, base_url: str, *, action: str | None = None) -> str:
+    """What happened and what to do, for a ``window/showMessage``.
+
+    Completions retry by themselves, so their messages say so; a code action (``action``,
+    its title) does not, so its message says to run it again instead.
+    """
     reason = str(error)
+    again = f"Run {action} again" if action else ""
     if error.kind is ErrorKind.AUTH:
         return (
             f"Codestral rejected the API key ({reason}). Check CODESTRAL_API_KEY (keys for "
             "codestral.mistral.ai and api.mistral.ai are different) and restart the server."
         )
     if error.kind is ErrorKind.RATE_LIMITED:
+        retry = f"{again} in a moment" if action else "Completions pause and resume by themselves"
         return (
-            f"Codestral is rate-limiting requests ({reason}). Completions pause and resume by "
-            "themselves; if this keeps happening, check your plan's limits on console.mistral.ai."
+            f"Codestral is rate-limiting requests ({reason}). {retry}; if this keeps "
+            "happening, check your plan's limits on console.mistral.ai."
         )
     if error.kind is ErrorKind.SERVER:
-        return (
-            f"The Codestral API is failing ({reason}). Nothing to do on your side: completions "
-            "pause and resume by themselves when it recovers."
+        retry = (
+            f"{again} in a moment."
+            if action
+            else "completions pause and resume by themselves when it recovers."
         )
+        return f"The Codestral API is failing ({reason}). Nothing to do on your side: {retry}"
     if error.kind is ErrorKind.NOT_FOUND:
         return f"No Codestral API at {base_url} ({reason}): check the apiBase and model settings."
     if error.kind is ErrorKind.INVALID:
         return f"Codestral refused the request ({reason}): check the model and settings."
     if error.kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        retry = (
+            f"{again} when it answers."
+            if action
+            else "completions resume by themselves when it answers."
+        )
         return (
             f"Cannot reach Codestral at {base_url}: {reason}. Check the network (and "
-            "HTTPS_PROXY if you use a proxy); completions resume by themselves when it answers."
+            f"HTTPS_PROXY if you use a proxy); {retry}"
         )
+    retry = (
+        f"{again}; if it persists"
+        if action
+        else "Completions pause and retry by themselves; if it persists"
+    )
     return (
-        f"Codestral answered something unexpected ({reason}). Completions pause and retry by "
-        "themselves; if it persists, check the apiBase setting."
+        f"Codestral answered something unexpected ({reason}). {retry}, check the apiBase setting."
     )
 
 

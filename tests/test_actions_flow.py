@@ -345,6 +345,8 @@ async def test_api_failures_end_in_one_message_and_no_edit(
     action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
     message = await no_edit_and_one_message(editor, action)
     assert message.startswith("Codestral: Refactor / Improve failed.") and words in message
+    # An action does not retry by itself: the message must not promise that it does.
+    assert "by themselves" not in message and "ompletions" not in message
     token = editor.progress_token()
     assert editor.client.progress_reports[token][-1].message == "failed"
 
