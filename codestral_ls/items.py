@@ -37,8 +37,10 @@ def inline_items(document: Document, completion: Completion) -> types.InlineComp
 
 
 def completion_items(
-    document: Document, completion: Completion, language_id: str
+    document: Document, completion: Completion, language_id: str, *, markdown: bool = True
 ) -> types.CompletionList:
+    """One item completing the word at the cursor; ``documentation`` shows the whole line(s),
+    as a fenced code block for clients that render Markdown, else as plain text."""
     cursor = completion.cursor
     before = document.line_text(cursor.line)[: cursor.index]
     word = _WORD_TAIL.search(before).group(0)  # type: ignore[union-attr]
@@ -48,10 +50,7 @@ def completion_items(
         label=_label(word, completion.text),
         kind=types.CompletionItemKind.Text,
         detail="Codestral",
-        documentation=types.MarkupContent(
-            kind=types.MarkupKind.Markdown,
-            value=f"```{language_id}\n{before + completion.text}\n```",
-        ),
+        documentation=_documentation(before + completion.text, language_id, markdown),
         filter_text=new_text,
         sort_text="0",
         preselect=True,
@@ -64,6 +63,15 @@ def completion_items(
         ),
     )
     return types.CompletionList(is_incomplete=True, items=[item])
+
+
+def _documentation(code: str, language_id: str, markdown: bool) -> types.MarkupContent:
+    if markdown:
+        fence = "````" if "```" in code else "```"
+        return types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"{fence}{language_id}\n{code}\n{fence}"
+        )
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=code)
 
 
 def _label(word: str, text: str) -> str:

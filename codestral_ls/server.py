@@ -243,6 +243,15 @@ def _supports_inline_completion(capabilities: types.ClientCapabilities) -> bool:
     return text_document is not None and text_document.inline_completion is not None
 
 
+def _renders_markdown(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client declared Markdown among its completion documentation formats."""
+    text_document = capabilities.text_document
+    completion = text_document.completion if text_document else None
+    item = completion.completion_item if completion else None
+    formats = item.documentation_format if item else None
+    return bool(formats) and types.MarkupKind.Markdown in formats
+
+
 def _register_secrets(options: object) -> None:
     """Scrub keys from logs before anything logs the initialize parameters."""
     settings, _problems = Settings.from_options(options)
@@ -314,7 +323,12 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         completion = await ls.engine.complete(document, cursor)
         if completion is None:
             return empty
-        return completion_items(document, completion, document.language_id)
+        return completion_items(
+            document,
+            completion,
+            document.language_id,
+            markdown=_renders_markdown(ls.client_capabilities),
+        )
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: CodestralServer, *_args: object) -> None:

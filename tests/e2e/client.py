@@ -22,7 +22,7 @@ from codestral_ls.documents import PositionEncoding
 SERVER_COMMAND = [sys.executable, "-m", "codestral_ls"]
 
 
-def _capabilities(editor: str) -> types.ClientCapabilities:
+def editor_capabilities(editor: str) -> types.ClientCapabilities:
     """Capabilities as each editor sends them (recorded ones, plus what 0.12/3.18 added)."""
     if editor == "neovim":
         caps = client_capabilities("neovim@v0.11.0")
@@ -127,7 +127,7 @@ class EditorSession:
         session = cls(client, editor)
         session.result = await client.initialize_session(
             types.InitializeParams(
-                capabilities=_capabilities(editor),
+                capabilities=editor_capabilities(editor),
                 initialization_options=options or {},
                 process_id=os.getpid(),
             )

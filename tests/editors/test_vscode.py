@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import converters
 
-from tests.e2e.client import _capabilities as editor_capabilities
+from tests.e2e.client import editor_capabilities
 from tests.editors.support import EDITORS, REPO
 
 pytestmark = pytest.mark.editor
