@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codestral_ls.terminal import run_complete
 
         return run_complete(args)
-    from codestral_ls import lifecycle
+    from codestral_ls import lifecycle, stdio
     from codestral_ls.server import create_server
 
     server = create_server()
@@ -69,11 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         server.start_tcp(host, int(port))
     else:
-        server.start_io(
-            stdin=lifecycle.GuardedStdin(
-                sys.stdin.buffer,
-                lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown)),
-            )
+        stdio.serve_stdio(
+            server, lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown))
         )
     # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
     # after a ``shutdown``.

@@ -23,7 +23,6 @@ import errno
 import inspect
 import logging
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -128,40 +127,3 @@ class QuietWriter:
             self.lost = True
             log.debug("the editor closed its end of the connection; dropping further output")
             self._on_lost()
-
-
-_HEADER = re.compile(rb"Content-Length: *\d+\r?\n\Z", re.IGNORECASE)
-
-
-class GuardedStdin:
-    """Wraps stdin for pygls's reader: resynchronises after bad framing, exits at its end.
-
-    pygls reads a header line and expects it to be exactly ``Content-Length: N``. After a
-    frame with a wrong length the next header arrives glued to the rest of a body (bodies
-    end without a newline), so every later message would be lost: here a line that *ends*
-    with a Content-Length header is cut down to that header, and reading lines up again.
-
-    When the editor closes stdin, the process ends right there: letting pygls's loop wind
-    down instead would cancel every task at once, and a call whose error lands in that same
-    instant is reported as "Task exception was never retrieved", noise in the editor's log.
-    """
-
-    def __init__(self, inner: Any, on_eof: Callable[[], None]) -> None:
-        self._inner = inner
-        self._on_eof = on_eof
-
-    def readline(self) -> bytes:
-        line = self._checked(self._inner.readline())
-        match = _HEADER.search(line)
-        if match and match.start() > 0:
-            log.warning("skipped %d bytes of broken framing before a header", match.start())
-            line = line[match.start() :]
-        return line
-
-    def read(self, size: int = -1) -> bytes:
-        return self._checked(self._inner.read(size))
-
-    def _checked(self, data: bytes) -> bytes:
-        if not data:
-            self._on_eof()
-        return data

@@ -103,3 +103,33 @@ def test_huge_messages(server: LspProcess) -> None:
     answer = server.request("no/such/method", {"blob": "z" * 5_000_000}, timeout=30)
     assert answer["error"]["code"] == -32601
     still_serving(server)
+
+
+def test_frames_trickled_byte_by_byte_through_the_event_loop_reader(tmp_path: Path) -> None:
+    """Under an editor stdin is a pipe, read by the event loop (no thread hop per read):
+    a message arriving in pieces must still be read whole."""
+    log_file = tmp_path / "server.log"
+    with FakeMistral() as fake:
+        fake.fim_responder = lambda body: "return a + b"
+        with LspProcess(
+            environment(fake.base_url), args=["--log-file", str(log_file), "--log-level", "debug"]
+        ) as process:
+            process.initialize()
+            for byte in frame(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didOpen",
+                    "params": {
+                        "textDocument": {
+                            "uri": URI,
+                            "languageId": "python",
+                            "version": 1,
+                            "text": "def add(a, b):\n    \n",
+                        }
+                    },
+                }
+            ):
+                process.send_bytes(bytes([byte]))
+            still_serving(process)
+            assert process.shutdown_and_exit() == 0
+    assert "stdin is read by the event loop" in log_file.read_text(encoding="utf-8")
