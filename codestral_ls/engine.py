@@ -120,6 +120,7 @@ class CompletionEngine:
         self.settings = settings
         self.endpoint = endpoint
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock=clock)
+        self._masker = privacy.PromptMasker()
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
         self._apply_debounce(settings)
         self._latest = LatestRequest(self.rhythm)
@@ -225,11 +226,11 @@ class CompletionEngine:
 
     def fim_request(self, context: FimContext) -> FimRequest:
         s = self.settings
-        mask = privacy.mask_secrets if s.mask_secrets else str
+        masker = self._masker
         return FimRequest(
             model=s.model,
-            prompt=mask(context.prompt),
-            suffix=mask(context.suffix),
+            prompt=masker.prompt(context.prompt) if s.mask_secrets else context.prompt,
+            suffix=masker.suffix(context.suffix) if s.mask_secrets else context.suffix,
             max_tokens=s.max_tokens,
             min_tokens=s.min_tokens,
             temperature=s.temperature,

@@ -62,8 +62,9 @@ _TOKENS = re.compile(
 #: (``api_key = "..."``, ``"password": '...'``) is read backwards from the separator:
 #: matching the name first made the engine backtrack through every identifier of the text
 #: (5 ms on 12,000 characters, measured; this way it is 0.05 ms).
-_QUOTED_VALUE = re.compile(r"""[:=]\s*(?P<quote>["'`])(?P<value>[^"'`\r\n]{8,})(?P=quote)""")
-_NAME_BEFORE = re.compile(r"""(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,120})["']?\s*\Z""")
+#: Both stay within one line, so that :class:`PromptMasker` can mask a text line by line.
+_QUOTED_VALUE = re.compile(r"""[:=][ \t]*(?P<quote>["'`])(?P<value>[^"'`\r\n]{8,})(?P=quote)""")
+_NAME_BEFORE = re.compile(r"""(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,120})["']?[ \t]*\Z""")
 #: ``api_key``, ``password``, ``SECRET_TOKEN``, ``clientSecret``: names whose value is a secret.
 _SECRET_NAME = re.compile(
     r"api[_-]?key|apikey|secret|token|passw(?:or)?d|passwd|access[_-]?key|auth[_-]?key"
@@ -143,6 +144,44 @@ class SecretMask:
     def _placeholder(self, secret: str) -> str:
         number = self._numbers.setdefault(secret, len(self._numbers) + 1)
         return f"<secret-{number}>"
+
+
+class PromptMasker:
+    """:func:`mask_secrets` for the prompt and suffix of one request after another.
+
+    While the user types on one line, the prompt differs from the previous keystroke's only
+    on its last line, and the suffix only on its first: the rest is remembered masked and
+    only that one line is scanned again (masking the 12,000-character prompt every time
+    cost 0.6 ms of the 1 MB file's added latency in the bench). Every pattern but private
+    key blocks stays within a line, so masking by parts gives the same text; a text that
+    mentions a private key is masked whole.
+    """
+
+    def __init__(self, remembered: int = 8) -> None:
+        self._remembered = remembered
+        self._masked: dict[str, str] = {}
+
+    def prompt(self, text: str) -> str:
+        """The masked prompt (text before the cursor): its last line is the one that changes."""
+        return self._by_parts(text, text.rfind("\n") + 1)
+
+    def suffix(self, text: str) -> str:
+        """The masked suffix (text after the cursor): its first line is the one that changes."""
+        return self._by_parts(text, text.find("\n") + 1)
+
+    def _by_parts(self, text: str, cut: int) -> str:
+        if "PRIVATE KEY" in text or cut <= 0:
+            return mask_secrets(text)
+        return self._remember(text[:cut]) + self._remember(text[cut:])
+
+    def _remember(self, part: str) -> str:
+        masked = self._masked.get(part)
+        if masked is None:
+            masked = mask_secrets(part)
+            if len(self._masked) >= self._remembered:
+                del self._masked[next(iter(self._masked))]  # the oldest
+            self._masked[part] = masked
+        return masked
 
 
 #: What :func:`mask_secrets` and :class:`SecretMask` write; never masked again.

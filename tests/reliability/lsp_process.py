@@ -43,6 +43,13 @@ def frame(payload: Any) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
+def did_open(uri: str, text: str, version: int = 1, language: str = "python") -> dict[str, Any]:
+    """A ``textDocument/didOpen`` notification."""
+    document = {"uri": uri, "languageId": language, "version": version, "text": text}
+    params = {"textDocument": document}
+    return {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": params}
+
+
 def environment(base_url: str | None, **extra: str) -> dict[str, str]:
     """This environment minus real keys and proxies, pointed at ``base_url`` with test-key."""
     env = {
@@ -145,17 +152,7 @@ class LspProcess:
         return answer
 
     def open(self, uri: str, text: str, version: int = 1, language: str = "python") -> None:
-        self.notify(
-            "textDocument/didOpen",
-            {
-                "textDocument": {
-                    "uri": uri,
-                    "languageId": language,
-                    "version": version,
-                    "text": text,
-                }
-            },
-        )
+        self.send(did_open(uri, text, version, language))
 
     def inline(
         self, uri: str, line: int, character: int, *, invoked: bool = True, timeout: float = 10.0

@@ -14,6 +14,7 @@ from tests.reliability.lsp_process import (
     SERVER_COMMAND,
     VSCODE_LIKE,
     LspProcess,
+    did_open,
     environment,
     frame,
 )
@@ -104,18 +105,7 @@ def test_editor_gone_mid_call_is_quiet(fake: FakeMistral, tmp_path: Path) -> Non
         for message in (
             {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
             {"jsonrpc": "2.0", "method": "initialized", "params": {}},
-            {
-                "jsonrpc": "2.0",
-                "method": "textDocument/didOpen",
-                "params": {
-                    "textDocument": {
-                        "uri": URI,
-                        "languageId": "python",
-                        "version": 1,
-                        "text": "def f():\n    \n",
-                    }
-                },
-            },
+            did_open(URI, "def f():\n    \n"),
             {
                 "jsonrpc": "2.0",
                 "id": 2,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codestral_ls.config import Settings
 from codestral_ls.privacy import (
     DEFAULT_EXCLUDE_GLOBS,
     MASK,
+    PromptMasker,
     SecretMask,
     is_excluded,
     mask_secrets,
@@ -118,3 +121,32 @@ def test_a_disabled_mask_sends_the_text_as_it_is() -> None:
     text = 'API_KEY = "abcd1234efgh5678"\n'
     mask = SecretMask(enabled=False)
     assert mask.mask(text) == text and mask.unmask("<secret-1>") == "<secret-1>"
+
+
+PIECES = [
+    "x = 1",
+    'API_KEY = "abcd1234efgh5678"',
+    "config = {'password': 'hunter2hunter2'}",
+    "token = next_token(text)",
+    "ghp_" + "a1B2" * 9,
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "MIIEvQIBADANBgkqhkiG9w0B",
+    "-----END RSA PRIVATE KEY-----",
+    "é😀",
+    "    ",
+    "\n",
+    "\r\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12), min_size=1, max_size=6))
+def test_masking_by_parts_equals_masking_whole(texts: list[list[str]]) -> None:
+    """The remembered, line-by-part masking of successive prompts and suffixes gives exactly
+    what masking each text whole gives."""
+    masker = PromptMasker(remembered=3)
+    for pieces in texts:
+        text = "".join(pieces)
+        assert masker.prompt(text) == mask_secrets(text)
+        assert masker.suffix(text) == mask_secrets(text)
+        assert masker.prompt(text + "y") == mask_secrets(text + "y")  # one more keystroke

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_mistral import FakeMistral
-from tests.reliability.lsp_process import LspProcess, environment, frame
+from tests.reliability.lsp_process import LspProcess, did_open, environment, frame
 
 URI = "file:///project/calc.py"
 
@@ -115,20 +115,7 @@ def test_frames_trickled_byte_by_byte_through_the_event_loop_reader(tmp_path: Pa
             environment(fake.base_url), args=["--log-file", str(log_file), "--log-level", "debug"]
         ) as process:
             process.initialize()
-            for byte in frame(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "textDocument/didOpen",
-                    "params": {
-                        "textDocument": {
-                            "uri": URI,
-                            "languageId": "python",
-                            "version": 1,
-                            "text": "def add(a, b):\n    \n",
-                        }
-                    },
-                }
-            ):
+            for byte in frame(did_open(URI, "def add(a, b):\n    \n")):
                 process.send_bytes(bytes([byte]))
             still_serving(process)
             assert process.shutdown_and_exit() == 0

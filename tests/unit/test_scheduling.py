@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -69,8 +71,17 @@ async def test_no_wait_when_the_document_is_already_quiet() -> None:
     await asyncio.wait_for(latest.wait_until_quiet(latest.begin("never-edited")), 1)
 
 
-async def test_superseded_work_is_cancelled() -> None:
+async def supersede_while_running(work: Coroutine[Any, Any, str], started: asyncio.Event) -> None:
+    """Run ``work`` for a request, and once it has started, supersede the request."""
     latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    running = asyncio.ensure_future(latest.run(latest.begin("doc"), work))
+    await started.wait()
+    latest.begin("doc")
+    with pytest.raises(Superseded):
+        await running
+
+
+async def test_superseded_work_is_cancelled() -> None:
     started, cancelled = asyncio.Event(), asyncio.Event()
 
     async def slow() -> str:
@@ -82,12 +93,7 @@ async def test_superseded_work_is_cancelled() -> None:
             raise
         return "late"
 
-    ticket = latest.begin("doc")
-    running = asyncio.ensure_future(latest.run(ticket, slow()))
-    await started.wait()
-    latest.begin("doc")
-    with pytest.raises(Superseded):
-        await running
+    await supersede_while_running(slow(), started)
     await asyncio.wait_for(cancelled.wait(), 1)
 
 
@@ -97,7 +103,6 @@ async def test_an_error_raised_while_superseded_work_stops_is_not_left_unretriev
     loop = asyncio.get_running_loop()
     unretrieved: list[dict] = []
     loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
-    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
     started, stopped = asyncio.Event(), asyncio.Event()
 
     async def fails_when_cancelled() -> str:
@@ -108,15 +113,9 @@ async def test_an_error_raised_while_superseded_work_stops_is_not_left_unretriev
             stopped.set()
             raise RuntimeError("connection reset while closing")
 
-    ticket = latest.begin("doc")
-    running = asyncio.ensure_future(latest.run(ticket, fails_when_cancelled()))
-    await started.wait()
-    latest.begin("doc")
-    with pytest.raises(Superseded):
-        await running
+    await supersede_while_running(fails_when_cancelled(), started)
     await stopped.wait()
     await asyncio.sleep(0)
-    del running  # its exception's traceback holds the frame that holds the task
     gc.collect()  # an unretrieved exception is reported when its task is collected
     await asyncio.sleep(0)
     loop.set_exception_handler(None)
