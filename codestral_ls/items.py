@@ -40,7 +40,7 @@ def completion_items(
     document: Document, completion: Completion, language_id: str, *, markdown: bool = True
 ) -> types.CompletionList:
     """One item completing the word at the cursor; ``documentation`` shows the whole line(s),
-    as a fenced code block for clients that render Markdown, else as plain text."""
+    as a fenced code block for clients that render Markdown, else as a plain string."""
     cursor = completion.cursor
     before = document.line_text(cursor.line)[: cursor.index]
     word = _WORD_TAIL.search(before).group(0)  # type: ignore[union-attr]
@@ -65,13 +65,15 @@ def completion_items(
     return types.CompletionList(is_incomplete=True, items=[item])
 
 
-def _documentation(code: str, language_id: str, markdown: bool) -> types.MarkupContent:
-    if markdown:
-        fence = "````" if "```" in code else "```"
-        return types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"{fence}{language_id}\n{code}\n{fence}"
-        )
-    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=code)
+def _documentation(code: str, language_id: str, markdown: bool) -> str | types.MarkupContent:
+    """A fenced block for Markdown clients; else a bare string, which every client takes
+    (a client that declares no documentation formats declares no MarkupContent kind)."""
+    if not markdown:
+        return code
+    fence = "````" if "```" in code else "```"
+    return types.MarkupContent(
+        kind=types.MarkupKind.Markdown, value=f"{fence}{language_id}\n{code}\n{fence}"
+    )
 
 
 def _label(word: str, text: str) -> str:
