@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import re
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -80,11 +81,11 @@ class PipeReader:
     async def open(cls, stdin: BinaryIO, on_eof: Callable[[], None]) -> PipeReader | None:
         """A reader on ``stdin`` if the loop can watch it (a pipe or socket), else ``None``.
 
-        Watching makes the file non-blocking, which would also make writes to stdout fail
-        with EAGAIN when both are the same file (a terminal, a pty, one socket for both):
-        then the threaded reader is kept.
+        Watching makes the file non-blocking, for whoever else holds it too: a terminal
+        would stay non-blocking after the server, and writes to stdout would fail with
+        EAGAIN when both are the same socket. So only a pipe or socket of its own qualifies.
         """
-        if _shares_file_with_stdout(stdin):
+        if not _is_pipe_or_socket(stdin) or _shares_file_with_stdout(stdin):
             return None
         loop = asyncio.get_running_loop()
         stream = asyncio.StreamReader(limit=_LINE_LIMIT)
@@ -97,6 +98,11 @@ class PipeReader:
         return cls(stream, on_eof)
 
     async def readline(self) -> bytes:
+        # Let the event loop run once per line. Buffered data is returned without yielding,
+        # and pygls starts a request's handler as a task: without this, the didChange that
+        # followed a request in the same read would be applied before the handler read the
+        # document, and the request would be answered against text it never saw.
+        await asyncio.sleep(0)
         try:
             line = await self._stream.readline()
         except ValueError:  # longer than _LINE_LIMIT: nothing to resynchronise on
@@ -112,6 +118,14 @@ class PipeReader:
         except asyncio.IncompleteReadError as error:  # the editor closed stdin mid-message
             self._on_eof()
             return error.partial
+
+
+def _is_pipe_or_socket(stdin: BinaryIO) -> bool:
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _shares_file_with_stdout(stdin: BinaryIO) -> bool:
