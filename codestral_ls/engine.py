@@ -223,6 +223,12 @@ class CompletionEngine:
             and not privacy.is_excluded(document.uri, self.settings.exclude_globs)
         )
 
+    def _at_a_secret(self, context: FimContext) -> bool:
+        """The cursor is in a secret (see privacy.cursor_in_secret): nothing is sent."""
+        return self.settings.mask_secrets and privacy.cursor_in_secret(
+            context.line_before, context.line_after
+        )
+
     def context(self, document: Document, cursor: Cursor) -> FimContext:
         return build_context(
             document,
@@ -257,6 +263,8 @@ class CompletionEngine:
         """
         self.stats.requests += 1
         context = self.context(document, cursor) if self.wants(document) else None
+        if context is not None and self._at_a_secret(context):
+            context = None
         rest = joined = None
         if context is not None:
             rest = self._typed_ahead.rest(document.uri, context.prompt, context.suffix)
@@ -265,6 +273,7 @@ class CompletionEngine:
                 # were waiting for is still running when they leave.
                 joined = self._join_in_flight(document.uri, context)
         ticket = self._latest.begin(document.uri)
+        edits = self._edits.get(document.uri, 0)
         try:
             if context is None:
                 return None
@@ -275,6 +284,7 @@ class CompletionEngine:
             if joined is not None:
                 typed, waiter = joined
                 landed = await self._latest.run(ticket, waiter)
+                self._check_unedited(document.uri, edits)
                 rest = landed[len(typed) :] if landed.startswith(typed) else ""
                 if rest.strip():
                     self.stats.in_flight_hits += 1
@@ -286,6 +296,7 @@ class CompletionEngine:
             cached = self.cache.get(key)
             if cached is None and not invoked:
                 await self._latest.wait_until_quiet(ticket, context_factor(context.line_before))
+                self._check_unedited(document.uri, edits)
                 cached = self.cache.get(key)  # a request that shared the wait may have filled it
             if cached is not None:
                 self.stats.cache_hits += 1
@@ -307,6 +318,7 @@ class CompletionEngine:
                 ticket,
                 self._calls.call(key, lambda: self._fetch(document.uri, context, request, key)),
             )
+            self._check_unedited(document.uri, edits)
             return self._shown(document, context, text, cursor, "api")
         except Superseded:
             self.stats.superseded += 1
@@ -315,6 +327,17 @@ class CompletionEngine:
             return None
         finally:
             self._latest.finish(ticket)
+
+    def _check_unedited(self, uri: str, edits: int) -> None:
+        """Raise :class:`Superseded` if the document was edited since the request came.
+
+        Editors that ask again as the user types supersede the request anyway; the others
+        (Helix, eglot, an edit in normal mode) would get an answer for text that is gone,
+        placed with a cursor that may no longer exist. The answer of a call is cached and
+        remembered for typed-ahead before this check, so it is not lost.
+        """
+        if self._edits.get(uri, 0) != edits:
+            raise Superseded
 
     def _join_in_flight(
         self, uri: str, context: FimContext
@@ -356,13 +379,21 @@ class CompletionEngine:
         typed-ahead reuse (paid for, so worth keeping even if nobody shows it) and returned."""
         max_lines = self.settings.max_lines
         self.stats.upstream_calls += 1
+        client = self.client
         try:
-            result = await self.client.fim(
+            result = await client.fim(
                 request,
                 stream=self.settings.stream,
                 until=lambda text: truncate_for_mode(text, context, max_lines=max_lines).complete,
             )
+        except asyncio.CancelledError:
+            self.health.release_probe()
+            raise
         except ApiError as error:
+            if client is not self._client:
+                # Settings changed during the call and closed its client: not an outage.
+                log.info("completion dropped: the settings changed while it ran")
+                raise
             self.stats.failures += 1
             log.warning("completion failed: %s (%s)", error, error.kind.value)
             self.health.record_failure(error, self.endpoint.base_url)

@@ -145,6 +145,11 @@ class UpstreamHealth:
             self._probe_until = now + self.probe_lease
         return True
 
+    def release_probe(self) -> None:
+        """The probing request was cancelled before it learnt anything: let the next one
+        probe now, instead of every automatic request waiting out the lease."""
+        self._probe_until = 0.0
+
     def record_success(self) -> None:
         self._failures = 0
         self._paused_until = 0.0

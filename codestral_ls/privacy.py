@@ -64,6 +64,8 @@ _TOKENS = re.compile(
 #: (5 ms on 12,000 characters, measured; this way it is 0.05 ms).
 #: Both stay within one line, so that :class:`PromptMasker` can mask a text line by line.
 _QUOTED_VALUE = re.compile(r"""[:=][ \t]*(?P<quote>["'`])(?P<value>[^"'`\r\n]{8,})(?P=quote)""")
+#: A quoted value still being typed: its quote is open at the end of the text before the cursor.
+_OPEN_VALUE = re.compile(r"""[:=][ \t]*(?P<quote>["'`])(?P<value>[^"'`\r\n]*)\Z""")
 _NAME_BEFORE = re.compile(r"""(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,120})["']?[ \t]*\Z""")
 #: ``api_key``, ``password``, ``SECRET_TOKEN``, ``clientSecret``: names whose value is a secret.
 _SECRET_NAME = re.compile(
@@ -188,6 +190,42 @@ class PromptMasker:
 _PLACEHOLDER = re.compile(r"<secret(?:-\d+)?>")
 
 
+def cursor_in_secret(line_before: str, line_after: str) -> bool:
+    """Whether the cursor, between ``line_before`` and ``line_after`` (its line), is inside
+    something that looks like a secret, or right at its end before the closing quote.
+
+    The prompt and the suffix are masked apart, so a token with the cursor in it would leave
+    in two unmasked halves, and so would ``PASSWORD = "hunter2`` before an auto-closed
+    quote. A value being typed after a secret's name (no closing quote yet) counts too.
+    Completion is skipped there: nobody wants a suggestion for a secret.
+    """
+    line = line_before + line_after
+    column = len(line_before)
+    for match in _TOKENS.finditer(line):
+        if _is_token(match) and match.start() < column <= match.end():
+            return True
+    for match in _QUOTED_VALUE.finditer(line):
+        if match.start("value") < column <= match.end("value") and _is_secret_value(match):
+            return True
+    typing = _OPEN_VALUE.search(line_before)
+    return bool(typing and _is_secret_value(typing))
+
+
+def _is_token(match: re.Match[str]) -> bool:
+    """A :data:`_TOKENS` match that is not the inside of a longer word."""
+    start = match.start()
+    return not (start and _is_word(match.string[start - 1]))
+
+
+def _is_secret_value(match: re.Match[str]) -> bool:
+    """A :data:`_QUOTED_VALUE` match assigned to a secret's name, not masked already."""
+    start = match.start()
+    name = _NAME_BEFORE.search(match.string, max(0, start - 130), start)
+    return bool(
+        name and _SECRET_NAME.search(name[1]) and not _PLACEHOLDER.fullmatch(match["value"])
+    )
+
+
 def _substitute(text: str, placeholder_for: Callable[[str], str]) -> str:
     """``text`` with each credential replaced by ``placeholder_for(credential)``.
 
@@ -201,18 +239,13 @@ def _substitute(text: str, placeholder_for: Callable[[str], str]) -> str:
         return placeholder_for(match[0])
 
     def token(match: re.Match[str]) -> str:
-        start = match.start()
-        if start and _is_word(match.string[start - 1]):
-            return match[0]  # inside a longer word, not a token
-        return placeholder_for(match[0])
+        return placeholder_for(match[0]) if _is_token(match) else match[0]
 
     def assigned(match: re.Match[str]) -> str:
-        start = match.start()
-        name = _NAME_BEFORE.search(match.string, max(0, start - 130), start)
-        if not name or not _SECRET_NAME.search(name[1]) or _PLACEHOLDER.fullmatch(match["value"]):
+        if not _is_secret_value(match):
             return match[0]
         quote = match["quote"]
-        separator = match[0][: match.start("quote") - start]
+        separator = match[0][: match.start("quote") - match.start()]
         return f"{separator}{quote}{placeholder_for(match['value'])}{quote}"
 
     if "PRIVATE KEY" in text:

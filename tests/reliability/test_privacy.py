@@ -1,20 +1,28 @@
-"""Content exclusion and secret masking (privacy.py), as plain functions."""
+"""Content exclusion and secret masking (privacy.py): the functions, and the engine skipping
+a cursor inside a secret."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codestral_ls.config import Settings
+from codestral_ls.documents import Cursor, Document
+from codestral_ls.endpoint import resolve_endpoint
+from codestral_ls.engine import CompletionEngine
 from codestral_ls.privacy import (
     DEFAULT_EXCLUDE_GLOBS,
     MASK,
     PromptMasker,
     SecretMask,
+    cursor_in_secret,
     is_excluded,
     mask_secrets,
 )
+from tests.fake_mistral import FakeMistral
 
 GLOBS = Settings().exclude_globs
 
@@ -150,3 +158,45 @@ def test_masking_by_parts_equals_masking_whole(texts: list[list[str]]) -> None:
         assert masker.prompt(text) == mask_secrets(text)
         assert masker.suffix(text) == mask_secrets(text)
         assert masker.prompt(text + "y") == mask_secrets(text + "y")  # one more keystroke
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ('DB_PASSWORD = "hunter2-Very-Private', '"'),  # before an auto-closed quote
+        ('DB_PASSWORD = "hunter2-Very-Priv', 'ate"'),  # inside the value
+        ("api_key = '", ""),  # a value being typed
+        ("TOKEN = ghp_" + "a1B2" * 5, "a1B2" * 4),  # inside a token
+    ],
+)
+def test_a_cursor_inside_a_secret_is_recognised(before: str, after: str) -> None:
+    assert cursor_in_secret(before, after)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ('DB_PASSWORD = "hunter2-Very-Private"', ""),  # after the closing quote: masked whole
+        ("greeting = '", "'"),  # not a secret's name
+        ("if token == ", ""),
+        ("x = 1", ""),
+    ],
+)
+def test_ordinary_cursors_are_not_in_a_secret(before: str, after: str) -> None:
+    assert not cursor_in_secret(before, after)
+
+
+async def test_no_completion_is_asked_for_inside_a_secret(fake: FakeMistral) -> None:
+    settings = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
+    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
+    engine = CompletionEngine(settings, resolve_endpoint(settings, environ))
+    secret = "hunter2-Very-Private-Passw0rd"
+    document = Document("file:///w/settings.py", f'DB_PASSWORD = "{secret}"\nx = \n')
+    try:
+        before_quote = Cursor(0, len(f'DB_PASSWORD = "{secret}'))
+        assert await engine.complete(document, before_quote, invoked=True) is None
+        await engine.complete(document, Cursor(1, 4), invoked=True)  # elsewhere: masked
+        [request] = fake.fim_requests
+        assert secret not in json.dumps(request.body)
+    finally:
+        await engine.aclose()

@@ -1,0 +1,192 @@
+"""Edits, cancellations and settings changes that land while a completion is on its way.
+
+Each test here reproduces a bug found in review: the request must come back empty (never an
+error, never an answer placed at a cursor that no longer exists), and the server must not
+mistake what happened for an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import subprocess
+import time
+
+from lsprotocol import types
+
+from codestral_ls.config import Settings
+from codestral_ls.documents import Cursor, Document
+from codestral_ls.endpoint import resolve_endpoint
+from codestral_ls.engine import CompletionEngine
+from tests.e2e.client import EditorSession, server_environment
+from tests.fake_mistral import Error, FakeMistral
+from tests.reliability.lsp_process import SERVER_COMMAND, did_open, environment, frame
+
+URI = "file:///project/stale.py"
+THREE_LINES = "a = 1\nb = 2\nc = \n"
+FAST = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
+
+
+def delete_lines(session: EditorSession, uri: str, first: int, end: int) -> None:
+    """Delete lines ``first`` to ``end`` (exclusive) as one edit, with no request after it
+    (an edit in Neovim's normal mode, or any edit in Helix or eglot)."""
+    session.versions[uri] += 1
+    session.client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(
+                uri=uri, version=session.versions[uri]
+            ),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=first, character=0),
+                        end=types.Position(line=end, character=0),
+                    ),
+                    text="",
+                )
+            ],
+        )
+    )
+
+
+def engine_for(fake: FakeMistral, settings: Settings = FAST) -> CompletionEngine:
+    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
+    return CompletionEngine(settings, resolve_endpoint(settings, environ))
+
+
+async def test_lines_deleted_during_the_upstream_call_give_an_empty_answer(
+    fake: FakeMistral,
+) -> None:
+    fake.fim_responder = lambda body: "42"
+    fake.latency = 0.5
+    session = await EditorSession.start("vscode", server_environment(fake.base_url))
+    try:
+        session.open(URI, THREE_LINES)
+        pending = session.inline_request(URI, 2, 4, invoked=True)
+        assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+        delete_lines(session, URI, 1, 3)  # the request's line is gone
+        result = await asyncio.wait_for(pending, 10)  # was: an IndexError as internal error
+        assert list(result.items) == []
+    finally:
+        await session.stop()
+
+
+async def test_lines_deleted_during_the_debounce_give_an_empty_completion_list(
+    fake: FakeMistral,
+) -> None:
+    fake.fim_responder = lambda body: "42"
+    session = await EditorSession.start("helix", server_environment(fake.base_url))
+    try:
+        session.open(URI, THREE_LINES)
+        session.type_text(URI, 2, 4, "x")  # an edit starts the debounce clock
+        completion = asyncio.ensure_future(session.complete(URI, 2, 5))
+        await asyncio.sleep(0.05)  # inside the 150 ms debounce
+        delete_lines(session, URI, 1, 3)
+        result = await asyncio.wait_for(completion, 10)
+        assert list(result.items) == []
+        assert fake.fim_requests == []  # the text that is gone was not sent
+    finally:
+        await session.stop()
+
+
+def test_a_request_is_answered_for_the_text_it_was_sent_with() -> None:
+    """A request and the didChange after it, in one write: the change must not overtake the
+    request (stdin read in the event loop returns buffered frames without yielding)."""
+    text = "abc = \n"
+    request = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "textDocument/completion",
+        "params": {"textDocument": {"uri": URI}, "position": {"line": 0, "character": 6}},
+    }
+    change = {
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": {
+            "textDocument": {"uri": URI, "version": 2},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": 0, "character": 0},
+                        "end": {"line": 0, "character": 0},
+                    },
+                    "text": "XYZ",
+                }
+            ],
+        },
+    }
+    initialize = {
+        "processId": None,
+        "capabilities": {},
+        "initializationOptions": {"debounceMs": 0, "adaptiveDebounce": False},
+    }
+    with FakeMistral(api_key="test-key") as fake:
+        fake.fim_responder = lambda body: "42"
+        process = subprocess.Popen(
+            SERVER_COMMAND,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=environment(fake.base_url),
+        )
+        assert process.stdin is not None
+        try:
+            for message in (
+                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
+                {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+                did_open(URI, text),
+            ):
+                process.stdin.write(frame(message))
+            process.stdin.flush()
+            time.sleep(0.5)
+            process.stdin.write(frame(request) + frame(change))  # one write, one read
+            process.stdin.flush()
+            assert fake.wait_for_requests(1, timeout=10)
+            assert [r.body["prompt"] for r in fake.fim_requests] == [json.loads('"abc = "')]
+        finally:
+            process.kill()
+            process.wait()
+
+
+async def test_a_cancelled_probe_lets_the_next_request_probe(fake: FakeMistral) -> None:
+    """After a failure one request probes the API; if the user cancels it, the next one
+    probes at once instead of every request waiting out the probe's 10 s lease."""
+    engine = engine_for(fake)
+    document = Document("file:///w/a.py", "def mul(a, b):\n    \n", language_id="python")
+    try:
+        fake.script(Error(500))
+        assert await engine.complete(document, Cursor(1, 4)) is None
+        await asyncio.sleep(engine.health.pause_remaining() + 0.05)
+        fake.latency = 0.3
+        fake.fim_responder = lambda body: "return a * b"
+        probe = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+        assert await asyncio.to_thread(fake.wait_for_requests, 2, 5.0)
+        probe.cancel()
+        await asyncio.sleep(0.4)
+        fake.latency = 0
+        document.apply_edit((0, 0), (0, 0), "#")
+        engine.document_changed(document.uri)
+        completion = await engine.complete(document, Cursor(1, 4))
+        assert completion is not None and completion.text == "return a * b"
+    finally:
+        await engine.aclose()
+
+
+async def test_changing_settings_during_a_call_is_not_an_outage(fake: FakeMistral) -> None:
+    fake.fim_responder = lambda body: "return a * b"
+    fake.latency = 0.5
+    told: list[str] = []
+    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
+    engine = CompletionEngine(FAST, resolve_endpoint(FAST, environ), notify=told.append)
+    document = Document("file:///w/mul.py", "def mul(a, b):\n    \n", language_id="python")
+    try:
+        running = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+        assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+        changed = dataclasses.replace(FAST, completion_timeout_ms=6000)
+        engine.configure(changed, resolve_endpoint(changed, environ))  # closes the old client
+        assert await running is None
+        assert engine.stats.failures == 0 and engine.health.failures == 0 and told == []
+        assert engine.health.allows()
+    finally:
+        await engine.aclose()
