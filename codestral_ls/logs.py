@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+#: A key setting's value as it appears in a logged message or dict (``'apiKey': '...'``,
+#: ``"api_key": "..."``): redacted even before the key is registered. pygls logs the editor's
+#: answer to ``workspace/configuration`` (debug level) before the server has read it.
+_KEY_SETTING = re.compile(
+    r"""(?P<name>['"]?(?:apiKey|api_key|selfHostedApiKey|self_hosted_api_key)['"]?\s*[:=]\s*)"""
+    r"""(?P<quote>['"])(?P<value>[^'"]+)(?P=quote)"""
+)
+
+
 class SecretScrubber(logging.Filter):
-    """Replaces every registered secret in log records with ``<redacted>``."""
+    """Replaces every registered secret in log records with ``<redacted>``, and the value of
+    any key setting in them (see ``_KEY_SETTING``)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,16 +39,17 @@ class SecretScrubber(logging.Filter):
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "<redacted>")
+        if "key" in text or "Key" in text:  # a cheap test before the pattern
+            text = _KEY_SETTING.sub(r"\g<name>\g<quote><redacted>\g<quote>", text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = self.scrub(record.getMessage())
-            if record.exc_info:
-                message += "\n" + self.scrub(logging.Formatter().formatException(record.exc_info))
-                record.exc_info = None
-                record.exc_text = None
-            record.msg, record.args = message, None
+        message = self.scrub(record.getMessage())
+        if record.exc_info:
+            message += "\n" + self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = message, None
         return True
 
 

@@ -7,11 +7,15 @@ file (at debug level, where pygls logs every message in full).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 
+from tests.e2e.client import SERVER_COMMAND as E2E_SERVER_COMMAND
+from tests.e2e.client import EditorSession
 from tests.fake_mistral import Error, FakeMistral, Hang, Reply
 from tests.reliability.lsp_process import LspProcess, environment
 
@@ -187,3 +191,27 @@ def test_secrets_are_masked_before_they_leave(fake: FakeMistral, tmp_path: Path)
     assert aws not in masked and "correct-horse-battery" not in masked
     assert masked.endswith('DB_PASSWORD = "<secret>"\ndef connect():\n    ')
     assert aws in unmasked, "the switch works"
+
+
+async def test_a_key_pulled_through_workspace_configuration_stays_out_of_the_debug_log(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """VS Code answers workspace/configuration with the key; pygls logs that answer at debug
+    level before the server has read it (and so before the key is registered for scrubbing)."""
+    log = tmp_path / "server.log"
+    session = await EditorSession.start(
+        "vscode",
+        key_environment(fake.base_url),
+        server_command=[*E2E_SERVER_COMMAND, "--log-file", str(log), "--log-level", "debug"],
+    )
+    try:
+        session.client.set_configuration({"apiKey": SELF_HOSTED_KEY}, section="codestral")
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=None)
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        await session.stop()
+    text = log.read_text(encoding="utf-8")
+    assert "workspace/configuration" in text  # the exchange was logged...
+    assert SELF_HOSTED_KEY not in text  # ...without the key
