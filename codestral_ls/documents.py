@@ -89,7 +89,8 @@ class PositionEncoding(str, Enum):
         if self is PositionEncoding.UTF32 or prefix.isascii():
             return len(prefix)
         if self is PositionEncoding.UTF16:
-            return len(prefix.encode("utf-16-le")) // 2
+            # surrogatepass: a lone surrogate (valid in JSON text) is one unit, as in units()
+            return len(prefix.encode("utf-16-le", errors="surrogatepass")) // 2
         return len(prefix.encode("utf-8", errors="surrogatepass"))
 
 

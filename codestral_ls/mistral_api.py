@@ -91,8 +91,8 @@ class FimRequest:
     def body(self, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "prompt": self.prompt,
-            "suffix": self.suffix,
+            "prompt": sendable(self.prompt),
+            "suffix": sendable(self.suffix),
             "stream": stream,
         }
         optional = {
@@ -118,6 +118,16 @@ class FimResult:
     stopped_early: bool = False
     usage: dict[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
+
+
+def sendable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: lone surrogates (which JSON text may hold, and so an
+    editor's document) become U+FFFD instead of failing the whole request."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 class MistralClient:
@@ -227,7 +237,11 @@ class MistralClient:
         may take far longer to start than a completion). Without ``stream`` the whole JSON
         answer is awaited and yielded as one piece (for endpoints without SSE).
         """
-        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": stream}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{**m, "content": sendable(m.get("content", ""))} for m in messages],
+            "stream": stream,
+        }
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:
@@ -348,7 +362,7 @@ def _http_timeout(timeouts: Timeouts) -> httpx.Timeout:
 
 
 class _translate_transport_errors:
-    """Context manager turning httpx's transport exceptions into :class:`ApiError`."""
+    """Context manager turning every httpx exception into :class:`ApiError`."""
 
     def __enter__(self) -> None:
         return None
@@ -360,6 +374,10 @@ class _translate_transport_errors:
             raise ApiError(ErrorKind.TIMEOUT, _describe_timeout(error)) from None
         if isinstance(error, (httpx.TransportError, httpx.StreamError)):
             raise ApiError(ErrorKind.NETWORK, _describe_network(error)) from None
+        if isinstance(error, httpx.DecodingError):  # e.g. "gzip" over a body that is not
+            raise ApiError(ErrorKind.BAD_RESPONSE, "the answer's encoding is broken") from None
+        if isinstance(error, (httpx.HTTPError, httpx.InvalidURL)):
+            raise ApiError(ErrorKind.BAD_RESPONSE, type(error).__name__) from None
         return False
 
 
