@@ -325,6 +325,11 @@ class CompletionEngine:
             return None
         except ApiError:
             return None
+        except Exception:
+            # A bug of ours must cost one completion, not an error in the editor's face on
+            # every keystroke; the log has the traceback.
+            log.exception("completion failed: internal error")
+            return None
         finally:
             self._latest.finish(ticket)
 
