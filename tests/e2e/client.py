@@ -161,10 +161,16 @@ class EditorSession:
 
     def type_text(self, uri: str, line: int, index: int, typed: str) -> None:
         """Insert ``typed`` at (line, index) as one incremental change, as a keystroke does."""
-        at = self.position(uri, line, index)
+        self.replace(uri, (line, index), (line, index), typed)
+
+    def replace(self, uri: str, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
+        """Replace the text from ``start`` to ``end`` ((line, index) each) as one change."""
+        first, last = self.position(uri, *start), self.position(uri, *end)
         self.versions[uri] += 1
         lines = self.texts[uri].split("\n")
-        lines[line] = lines[line][:index] + typed + lines[line][index:]
+        lines[start[0] : end[0] + 1] = [
+            lines[start[0]][: start[1]] + text + lines[min(end[0], len(lines) - 1)][end[1] :]
+        ]
         self.texts[uri] = "\n".join(lines)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
@@ -173,7 +179,7 @@ class EditorSession:
                 ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(
-                        range=types.Range(start=at, end=at), text=typed
+                        range=types.Range(start=first, end=last), text=text
                     )
                 ],
             )

@@ -13,8 +13,6 @@ import json
 import subprocess
 import time
 
-from lsprotocol import types
-
 from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import resolve_endpoint
@@ -31,23 +29,7 @@ FAST = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
 def delete_lines(session: EditorSession, uri: str, first: int, end: int) -> None:
     """Delete lines ``first`` to ``end`` (exclusive) as one edit, with no request after it
     (an edit in Neovim's normal mode, or any edit in Helix or eglot)."""
-    session.versions[uri] += 1
-    session.client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(
-                uri=uri, version=session.versions[uri]
-            ),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(
-                        start=types.Position(line=first, character=0),
-                        end=types.Position(line=end, character=0),
-                    ),
-                    text="",
-                )
-            ],
-        )
-    )
+    session.replace(uri, (first, 0), (end, 0), "")
 
 
 def engine_for(fake: FakeMistral, settings: Settings = FAST) -> CompletionEngine:
