@@ -497,6 +497,9 @@ def test_disconnects_leave_stderr_clean(
             stream_lines(client, FIM)
     with pytest.raises(httpx.ReadTimeout):
         client.post("/fim/completions", json=FIM, timeout=0.2)
+    # Slow enough that the stream cannot end before the client leaves (at full speed all 200
+    # tokens could be in the socket buffers by then, and the stream would count as complete).
+    fake.token_delay = 0.005
     with client.stream("POST", "/fim/completions", json={**FIM, "stream": True}) as response:
         next(response.iter_raw())
     assert fake.wait_for(lambda f: f.aborted_streams == 1 and f.open_connections == 0, 2.0)
