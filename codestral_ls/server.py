@@ -204,6 +204,8 @@ class CodestralServer(LanguageServer):
         and its TLS context: 100+ ms together), so the first completion does not wait."""
         importlib.import_module("codestral_ls.actions.service")
         self.engine.warm_up()
+        for message in _TYPICAL_MESSAGES:  # cattrs builds a reader per type on first use
+            self.protocol.structure_message(message)
 
     def send_log(self, level: int, text: str) -> None:
         self.window_log_message(
@@ -257,6 +259,34 @@ def _register_secrets(options: object) -> None:
     settings, _problems = Settings.from_options(options)
     logs.SCRUBBER.add(settings.api_key)
     logs.SCRUBBER.add(settings.self_hosted_api_key)
+
+
+_POSITION = {"line": 0, "character": 0}
+_DOCUMENT = {"uri": "file:///warm-up.py"}
+#: What an editor sends while the user types, read once at warm-up (2 ms per type, measured).
+_TYPICAL_MESSAGES = (
+    {
+        "jsonrpc": "2.0",
+        "method": types.TEXT_DOCUMENT_DID_CHANGE,
+        "params": {
+            "textDocument": {**_DOCUMENT, "version": 1},
+            "contentChanges": [{"range": {"start": _POSITION, "end": _POSITION}, "text": ""}],
+        },
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": "warm-up",
+        "method": types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        "params": {"textDocument": _DOCUMENT, "position": _POSITION, "context": {"triggerKind": 2}},
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": "warm-up",
+        "method": types.TEXT_DOCUMENT_COMPLETION,
+        "params": {"textDocument": _DOCUMENT, "position": _POSITION},
+    },
+    {"jsonrpc": "2.0", "method": types.CANCEL_REQUEST, "params": {"id": "warm-up"}},
+)
 
 
 def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
