@@ -560,3 +560,66 @@ def test_chat_settings() -> None:
     )
     _, problems = Settings.from_options({"systemPrompts": {"explain": 3}})
     assert len(problems) == 1 and "systemPrompts" in problems[0]
+
+
+# -- found in review ---------------------------------------------------------------------------
+
+
+def test_blank_lines_at_the_ends_of_a_selection_are_not_the_code() -> None:
+    """Line-wise selections often start on the blank line above a method: its indentation
+    must come from the method, or the Refactor moves it out of its class."""
+    source = (
+        "class Calc:\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n\n"
+    )
+    document = Document("file:///w/calc.py", source)
+    target = find_target(document, Cursor(3, 0), Cursor(7, 0))
+    assert target is not None and (target.start.line, target.end.line) == (4, 5)
+    [replacement] = edits.replace_target(document, target, "def b(self):\n    return 2 * 1\n")
+    assert replacement.text == "    def b(self):\n        return 2 * 1"
+    assert find_target(document, Cursor(3, 0), Cursor(3, 0)) is not None  # cursor: as before
+    assert (
+        find_target(Document("file:///w/e.py", "x = 1\n\n\n\n"), Cursor(1, 0), Cursor(3, 0)) is None
+    )
+
+
+def test_an_unsaved_buffer_gets_its_tests_below_the_code() -> None:
+    assert edits.companion_test_uri("untitled:Untitled-1", "python") is None
+    assert edits.companion_test_uri("file:///w/calc.py", "python") == "file:///w/test_calc.py"
+
+
+def test_a_reply_cut_inside_a_code_block_still_leaves_room_for_the_next_question() -> None:
+    text = "How do I print?\n"
+    text += chat_buffer.reply_text("Like this:\n\n```python\nprint('hi')", text)
+    text += "And in Go?\n"
+    conversation = chat_buffer.parse_conversation(text)
+    assert [m.role for m in conversation] == ["user", "assistant", "user"]
+    assert conversation[1].content.endswith("print('hi')\n```")
+    assert chat_buffer.wants_reply(conversation)
+
+
+def test_only_a_matching_fence_closes_a_code_block() -> None:
+    text = "Show me markdown\n\n## Codestral\n\n````markdown\n```\n## You\n~~~\n```\n````\n"
+    [question, answer] = chat_buffer.parse_conversation(text)
+    assert (question.role, answer.role) == ("user", "assistant")
+    assert "## You" in answer.content  # inside the four-backtick block: content
+
+
+def test_appending_to_a_crlf_test_file_on_disk_keeps_its_line_ends(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from codestral_ls.actions.service import ActionService
+    from codestral_ls.documents import DocumentStore
+
+    (tmp_path / "test_calc.py").write_bytes(
+        b"import calc\r\n\r\n\r\ndef test_old():\r\n    pass\r\n"
+    )
+    store = DocumentStore(PositionEncoding.UTF8)
+    source = store.open(
+        (tmp_path / "calc.py").as_uri(), "def add(a, b):\n    return a + b\n", 1, "python"
+    )
+    service = ActionService(SimpleNamespace(documents=store))
+    uri = edits.companion_test_uri(source.uri, "python")
+    assert uri is not None
+    change = service._test_file_change(uri, source, "def test_new():\n    pass")
+    [replacement] = change.replacements
+    assert "\n" not in replacement.text.replace("\r\n", "")  # only CRLF, like the file

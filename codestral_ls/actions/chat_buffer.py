@@ -38,7 +38,8 @@ _ROLES = {
     "system": "system",
 }
 _HEADING = re.compile(r"^##[ \t]+(?P<name>[A-Za-z]+)[ \t]*:?[ \t]*#*[ \t]*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+#: A fence line: up to three spaces, then three or more backticks or tildes (CommonMark).
+_FENCE = re.compile(r"^ {0,3}(?P<run>`{3,}|~{3,})(?P<rest>.*)$")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,6 @@ def parse_conversation(text: str) -> list[Message]:
     messages: list[Message] = []
     role = "user"
     lines: list[str] = []
-    in_fence = False
 
     def flush() -> None:
         content = "\n".join(lines).strip()
@@ -72,10 +72,10 @@ def parse_conversation(text: str) -> list[Message]:
         else:
             messages.append(Message(role, content))
 
+    fence: str | None = None
     for line in text.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line)
+        fence = _fence_after(line, fence)
+        match = None if fence is not None or _FENCE.match(line) else _HEADING.match(line)
         speaker = _ROLES.get(match.group("name").lower()) if match else None
         if speaker is None:
             lines.append(line)
@@ -84,6 +84,32 @@ def parse_conversation(text: str) -> list[Message]:
         role, lines = speaker, []
     flush()
     return messages
+
+
+def _fence_after(line: str, fence: str | None) -> str | None:
+    """The fence open after ``line``, given the one open before it (``None``: outside code).
+
+    A fence is closed only by a run of the same character at least as long, with nothing
+    after it: ```` ``` ```` inside a ```` ```` ```` block, or ``~~~`` inside a ```` ``` ````
+    one, is content.
+    """
+    found = _FENCE.match(line)
+    if found is None:
+        return fence
+    run = found["run"]
+    if fence is None:
+        return run
+    if run[0] == fence[0] and len(run) >= len(fence) and not found["rest"].strip():
+        return None
+    return fence
+
+
+def _open_fence(text: str) -> str | None:
+    """The fence still open at the end of ``text`` (an answer cut short by its token limit)."""
+    fence: str | None = None
+    for line in text.splitlines():
+        fence = _fence_after(line, fence)
+    return fence
 
 
 def wants_reply(messages: list[Message]) -> bool:
@@ -103,7 +129,11 @@ def reply_text(answer: str, document_text: str, newline: str = "\n") -> str:
         lead = newline
     else:
         lead = newline * 2
-    body = answer.replace("\r\n", "\n").strip("\n").rstrip().replace("\n", newline)
+    body = answer.replace("\r\n", "\n").strip("\n").rstrip()
+    fence = _open_fence(body)
+    if fence is not None:  # close it, or the next "## You" would be read as code
+        body += "\n" + fence
+    body = body.replace("\n", newline)
     parts = [ASSISTANT_HEADING, "", body, "", USER_HEADING, "", ""]
     return lead + newline.join(parts)
 

@@ -314,6 +314,8 @@ def companion_test_uri(uri: str, language: str) -> str | None:
     language has no single convention (tests are then written below the code).
     """
     parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return None  # an unsaved buffer (untitled:) has no folder to put a file next to
     head, _, raw_name = parts.path.rpartition("/")
     name = PurePosixPath(unquote(raw_name))
     stem, suffix = name.stem, name.suffix

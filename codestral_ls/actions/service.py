@@ -317,12 +317,12 @@ class ActionService:
             return edits.FileChange(open_document, [replacement], version=open_document.version)
         existing = _read_file(uri)
         document = Document(uri, existing or "", encoding=source.encoding)
-        block = edits.reindent(code, "", unit).replace("\n", edits.newline_of(source))
+        newline = edits.newline_of(document if existing else source)
+        block = edits.reindent(code, "", unit).replace("\n", newline)
         if existing is not None:
             return edits.FileChange(document, [edits.append_at_end(document, block, gap=2)])
-        replacement = edits.Replacement(
-            document.cursor(0, 0), document.cursor(0, 0), block + edits.newline_of(source)
-        )
+        start = document.cursor(0, 0)
+        replacement = edits.Replacement(start, start, block + newline)
         return edits.FileChange(document, [replacement], create=True)
 
     def _edit(
@@ -395,7 +395,7 @@ def _read_file(uri: str) -> str | None:
     if not path or not uri.startswith("file:"):
         return None
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes().decode("utf-8")  # keeps "\r\n" as it is
     except (OSError, UnicodeDecodeError):
         return None
 

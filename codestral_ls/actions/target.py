@@ -90,11 +90,21 @@ def find_target(document: Document, start: Cursor, end: Cursor) -> Target | None
         if not content[start.index : end.index].strip():
             return None
         return Target(start, end, whole_lines=False, chosen_by="selection")
+    # Blank lines at either end of a line-wise selection are not part of the code: the
+    # indentation is read from the first line, and a blank one would move the code out of
+    # its class.
+    first, last = start.line, end.line
+    while first < last and not document.line_text(first).strip():
+        first += 1
+    while last > first and not document.line_text(last).strip():
+        last -= 1
+    if not document.line_text(first).strip():
+        return None
     if instruction is None:
-        instruction, instruction_line = _instruction_above(document, start.line)
+        instruction, instruction_line = _instruction_above(document, first)
     return Target(
-        Cursor(start.line, 0),
-        _line_end(document, end.line),
+        Cursor(first, 0),
+        _line_end(document, last),
         whole_lines=True,
         chosen_by="selection",
         instruction=instruction,
