@@ -623,3 +623,24 @@ def test_appending_to_a_crlf_test_file_on_disk_keeps_its_line_ends(tmp_path) -> 
     change = service._test_file_change(uri, source, "def test_new():\n    pass")
     [replacement] = change.replacements
     assert "\n" not in replacement.text.replace("\r\n", "")  # only CRLF, like the file
+
+
+def test_tests_for_a_name_picked_in_a_header_go_below_its_block() -> None:
+    document = Document("file:///w/lib.rs", "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n")
+    target = find_target(document, Cursor(0, 3), Cursor(0, 6))  # "add" double-clicked
+    assert target is not None and not target.whole_lines
+    [replacement] = edits.tests_below(document, target, "#[test]\nfn adds() {}", "rust")
+    assert replacement.start.line == 2  # after the closing brace, not inside the function
+
+
+def test_a_cursor_in_a_typescript_method_targets_the_method_not_the_class() -> None:
+    source = (
+        "export class Calc {\n  private total = 0;\n\n"
+        "  add(a: number, b: number): number {\n    return a + b;\n  }\n\n"
+        "  public async load(url: string): Promise<void> {\n    this.total = await get(url);\n  }\n"
+        "}\n"
+    )
+    document = Document("file:///w/calc.ts", source, language_id="typescript")
+    for line, block in ((4, (3, 5)), (8, (7, 9))):
+        target = find_target(document, Cursor(line, 6), Cursor(line, 6))
+        assert target is not None and (target.start.line, target.end.line) == block

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from lsprotocol import types
 
 from codestral_ls.actions.comments import CommentStyle, as_comment
-from codestral_ls.actions.target import Target
+from codestral_ls.actions.target import Target, statement
 from codestral_ls.documents import Cursor, Document
 
 #: Width explanation comments are wrapped to (the project's own line length).
@@ -268,14 +268,18 @@ def comment_above(
 
 
 def tests_below(document: Document, target: Target, code: str, language: str) -> list[Replacement]:
-    """Insert tests below a top-level target, or at the end of the file for a nested one."""
+    """Insert tests below a top-level target (below the whole block when only part of its
+    first line is selected), or at the end of the file for a nested one."""
     newline = newline_of(document)
     gap = 2 if language == "python" else 1
     unit = indent_unit(document.lines[:400])
     tests = reindent(code, "", unit).replace("\n", newline)
     if leading_whitespace(document.line_text(target.start.line)):
         return [append_at_end(document, tests, gap)]
-    end = end_of_line(document, target.end.line)
+    last = target.end.line
+    if not target.whole_lines:  # a name picked in a header: below the block it opens
+        last = statement(document, target.start.line)[1]
+    end = end_of_line(document, last)
     text = newline * (gap + 1) + tests
     if end.line + 1 < document.line_count and document.line_text(end.line + 1).strip():
         text += newline * gap

@@ -38,6 +38,12 @@ _KEYWORD_HEADER = re.compile(
 _ARROW_HEADER = re.compile(r"^\s*(?:export\s+)?(?:const|let|var)\s+\w+\s*=\s*(?:async\s+)?.*=>")
 #: ``int main(void) {`` and friends: a type, a name, parameters, maybe an opening brace.
 _C_HEADER = re.compile(r"^\s*[\w:<>\[\]*&,\s]*?[\w>\]*&]\s+\**[\w:~]+\s*\([^;]*\)\s*\w*\s*\{?\s*$")
+#: A method in a class body without a keyword (JavaScript, TypeScript, Java, C#, Dart):
+#: ``add(a, b) {``, ``public async load(url: string): Promise<void> {``, ``get size() {``.
+_METHOD_HEADER = re.compile(
+    rf"^\s*(?:{_MODIFIERS}\s+|get\s+|set\s+|\*\s*)*[A-Za-z_$][\w$]*\s*(?:<[^>]*>)?\s*"
+    r"\([^;]*\)\s*(?::\s*[^={;]+)?\{\s*$"
+)
 _CONTROL = re.compile(
     r"^\s*(?:if|else|for|foreach|while|do|switch|case|return|catch|try|elif|with|match|when)\b"
 )
@@ -120,23 +126,23 @@ def _at_cursor(document: Document, line: int) -> Target | None:
         code = _next_code_line(document, line + 1)
         if code is None:
             return None
-        return _whole(document, *_statement(document, code), instruction, line)
+        return _whole(document, *statement(document, code), instruction, line)
     if not text.strip():
         found = enclosing_block(document, line)
         return None if found is None else _whole(document, *found)
     instruction, instruction_line = _instruction_above(document, line)
     if instruction is not None:
-        return _whole(document, *_statement(document, line), instruction, instruction_line)
+        return _whole(document, *statement(document, line), instruction, instruction_line)
     while _DECORATOR.match(document.line_text(line)) and line + 1 < document.line_count:
         line += 1  # on a decorator: the function it decorates
     found = enclosing_block(document, line)
     if found is None:
-        return _whole(document, *_statement(document, line))
+        return _whole(document, *statement(document, line))
     instruction, instruction_line = _instruction_above(document, found[0])
     return _whole(document, *found, instruction, instruction_line)
 
 
-def _statement(document: Document, line: int) -> tuple[int, int]:
+def statement(document: Document, line: int) -> tuple[int, int]:
     """``line`` with the block it opens, if any (a header's body, an ``if``'s branch)."""
     header = line
     while _DECORATOR.match(document.line_text(header)) and header + 1 < document.line_count:
@@ -197,7 +203,10 @@ def is_header(text: str) -> bool:
     """Whether ``text`` looks like the first line of a function, class or similar block."""
     if _CONTROL.match(text):
         return False
-    return bool(_KEYWORD_HEADER.match(text) or _ARROW_HEADER.match(text) or _C_HEADER.match(text))
+    return any(
+        pattern.match(text)
+        for pattern in (_KEYWORD_HEADER, _ARROW_HEADER, _C_HEADER, _METHOD_HEADER)
+    )
 
 
 def _block_from(document: Document, header: int) -> tuple[int, int]:
