@@ -644,3 +644,24 @@ def test_a_cursor_in_a_typescript_method_targets_the_method_not_the_class() -> N
     for line, block in ((4, (3, 5)), (8, (7, 9))):
         target = find_target(document, Cursor(line, 6), Cursor(line, 6))
         assert target is not None and (target.start.line, target.end.line) == block
+
+
+@pytest.mark.parametrize(
+    ("answer", "step"),
+    [
+        ("/**\n * Add.\n */\nadd(a, b) {\n    return a + b;\n}", "    "),  # JSDoc's one space
+        ('def f():\n    """Add.\n\n    Args:\n      a: x\n    """\n    return 1', "    "),
+        ("if x:\n  y = 1\n  if z:\n    w = 2", "  "),
+        ("x = 1", None),
+    ],
+)
+def test_the_indentation_step_is_the_most_common_increase(answer: str, step: str | None) -> None:
+    assert edits.indent_unit(answer.split("\n")) == step
+
+
+def test_a_tab_file_gets_tabs_even_from_an_answer_with_jsdoc() -> None:
+    code = "/**\n * Add.\n */\nadd(a, b) {\n    return a + b;\n}"
+    assert (
+        edits.reindent(code, "\t", "\t")
+        == "\t/**\n\t * Add.\n\t */\n\tadd(a, b) {\n\t\treturn a + b;\n\t}"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -105,22 +106,28 @@ def leading_whitespace(text: str) -> str:
 
 
 def indent_unit(lines: Sequence[str]) -> str | None:
-    """The file's indentation step as seen in ``lines``: a tab, some spaces, or unknown."""
-    widths = set()
+    """The file's indentation step as seen in ``lines``: a tab, some spaces, or unknown.
+
+    The step is the most common increase of indentation from one line to the next (on a
+    tie, the one seen first: a body's step comes before a docstring's hanging indent),
+    between 2 and 8 spaces: JSDoc's `` * `` lines (one space) and a
+    docstring's hanging indent (two) are rarer than the real steps, and do not count.
+    """
+    increases: Counter[int] = Counter()
+    previous = 0
     for line in lines:
         if not line.strip():
             continue
         lead = leading_whitespace(line)
         if lead.startswith("\t"):
             return "\t"
-        if lead:
-            widths.add(len(lead))
-    if not widths:
+        if len(lead) > previous:
+            increases[len(lead) - previous] += 1
+        previous = len(lead)
+    steps = [step for step in increases if 2 <= step <= 8]  # in the order first seen
+    if not steps:
         return None
-    steps = sorted(widths)
-    diffs = [b - a for a, b in zip([0, *steps], steps, strict=False) if b - a > 0]
-    step = min(diffs)
-    return " " * step if 2 <= step <= 8 else None
+    return " " * max(steps, key=lambda step: increases[step])
 
 
 def reindent(
