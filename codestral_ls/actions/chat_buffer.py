@@ -75,7 +75,7 @@ def parse_conversation(text: str) -> list[Message]:
     fence: str | None = None
     for line in text.splitlines():
         fence = _fence_after(line, fence)
-        match = None if fence is not None or _FENCE.match(line) else _HEADING.match(line)
+        match = None if fence is not None else _HEADING.match(line)
         speaker = _ROLES.get(match.group("name").lower()) if match else None
         if speaker is None:
             lines.append(line)

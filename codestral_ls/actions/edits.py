@@ -108,10 +108,10 @@ def leading_whitespace(text: str) -> str:
 def indent_unit(lines: Sequence[str]) -> str | None:
     """The file's indentation step as seen in ``lines``: a tab, some spaces, or unknown.
 
-    The step is the most common increase of indentation from one line to the next (on a
-    tie, the one seen first: a body's step comes before a docstring's hanging indent),
-    between 2 and 8 spaces: JSDoc's `` * `` lines (one space) and a
-    docstring's hanging indent (two) are rarer than the real steps, and do not count.
+    The step is the most common increase of indentation from one line to the next, between
+    2 and 8 spaces (on a tie, the one seen first). JSDoc's `` * `` lines (one space) do not
+    count, and a docstring's hanging indent (two) is rarer than the body's step, or comes
+    after it.
     """
     increases: Counter[int] = Counter()
     previous = 0
