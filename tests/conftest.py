@@ -1,12 +1,20 @@
-"""Fixtures every test layer shares: the fake Mistral API."""
+"""Fixtures every test layer shares: the fake Mistral API, and an engine talking to it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from codestral_ls.config import Settings
+from codestral_ls.endpoint import resolve_endpoint
+from codestral_ls.engine import CompletionEngine
 from tests.fake_mistral import FakeMistral
+
+#: Engine-level tests ask at once: no debounce to wait out.
+NO_DEBOUNCE = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
 
 
 @pytest.fixture
@@ -14,3 +22,23 @@ def fake() -> Iterator[FakeMistral]:
     """A fresh fake Mistral API on 127.0.0.1; answers from fixtures/api/fim_answers.json."""
     with FakeMistral(api_key="test-key") as server:
         yield server
+
+
+def fake_environ(fake: FakeMistral) -> dict[str, str]:
+    """The environment that points the server's endpoint at ``fake``."""
+    return {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
+
+
+def engine_for(
+    fake: FakeMistral, settings: Settings = NO_DEBOUNCE, **options: Any
+) -> CompletionEngine:
+    """A completion engine on ``fake`` (``options``: the engine's, e.g. ``notify``)."""
+    return CompletionEngine(settings, resolve_endpoint(settings, fake_environ(fake)), **options)
+
+
+@pytest_asyncio.fixture
+async def engine(fake: FakeMistral) -> AsyncIterator[CompletionEngine]:
+    """A completion engine on the fake API, without debounce, closed after the test."""
+    started = engine_for(fake)
+    yield started
+    await started.aclose()

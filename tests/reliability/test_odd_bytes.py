@@ -9,15 +9,11 @@ import pty
 
 import pytest
 
-from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
-from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.stdio import PipeReader
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import Error, FakeMistral
-
-FAST = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
 
 
 @pytest.mark.parametrize("editor", ["vscode", "neovim"])
@@ -40,19 +36,14 @@ async def test_a_lone_surrogate_in_the_document_does_not_break_completion(
 
 
 async def test_an_answer_whose_encoding_does_not_decode_is_an_api_failure(
-    fake: FakeMistral,
+    fake: FakeMistral, engine: CompletionEngine
 ) -> None:
     """A proxy's error page claiming gzip: httpx raises DecodingError, which must become an
     API failure (backoff, one message), not an exception out of the completion."""
-    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
-    engine = CompletionEngine(FAST, resolve_endpoint(FAST, environ))
     document = Document("file:///w/a.py", "def mul(a, b):\n    \n", language_id="python")
-    try:
-        fake.script(Error(502, body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
-        assert await engine.complete(document, Cursor(1, 4)) is None
-        assert engine.health.failures == 1
-    finally:
-        await engine.aclose()
+    fake.script(Error(502, body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    assert await engine.complete(document, Cursor(1, 4)) is None
+    assert engine.health.failures == 1
 
 
 async def test_a_terminal_on_stdin_is_not_made_non_blocking() -> None:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
-from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.privacy import (
     DEFAULT_EXCLUDE_GLOBS,
@@ -186,17 +185,13 @@ def test_ordinary_cursors_are_not_in_a_secret(before: str, after: str) -> None:
     assert not cursor_in_secret(before, after)
 
 
-async def test_no_completion_is_asked_for_inside_a_secret(fake: FakeMistral) -> None:
-    settings = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
-    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
-    engine = CompletionEngine(settings, resolve_endpoint(settings, environ))
+async def test_no_completion_is_asked_for_inside_a_secret(
+    fake: FakeMistral, engine: CompletionEngine
+) -> None:
     secret = "hunter2-Very-Private-Passw0rd"
     document = Document("file:///w/settings.py", f'DB_PASSWORD = "{secret}"\nx = \n')
-    try:
-        before_quote = Cursor(0, len(f'DB_PASSWORD = "{secret}'))
-        assert await engine.complete(document, before_quote, invoked=True) is None
-        await engine.complete(document, Cursor(1, 4), invoked=True)  # elsewhere: masked
-        [request] = fake.fim_requests
-        assert secret not in json.dumps(request.body)
-    finally:
-        await engine.aclose()
+    before_quote = Cursor(0, len(f'DB_PASSWORD = "{secret}'))
+    assert await engine.complete(document, before_quote, invoked=True) is None
+    await engine.complete(document, Cursor(1, 4), invoked=True)  # elsewhere: masked
+    [request] = fake.fim_requests
+    assert secret not in json.dumps(request.body)

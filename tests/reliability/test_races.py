@@ -13,28 +13,22 @@ import json
 import subprocess
 import time
 
-from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
+from tests.conftest import NO_DEBOUNCE, engine_for, fake_environ
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import Error, FakeMistral
 from tests.reliability.lsp_process import SERVER_COMMAND, did_open, environment, frame
 
 URI = "file:///project/stale.py"
 THREE_LINES = "a = 1\nb = 2\nc = \n"
-FAST = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
 
 
 def delete_lines(session: EditorSession, uri: str, first: int, end: int) -> None:
     """Delete lines ``first`` to ``end`` (exclusive) as one edit, with no request after it
     (an edit in Neovim's normal mode, or any edit in Helix or eglot)."""
     session.replace(uri, (first, 0), (end, 0), "")
-
-
-def engine_for(fake: FakeMistral, settings: Settings = FAST) -> CompletionEngine:
-    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
-    return CompletionEngine(settings, resolve_endpoint(settings, environ))
 
 
 async def test_lines_deleted_during_the_upstream_call_give_an_empty_answer(
@@ -131,42 +125,40 @@ def test_a_request_is_answered_for_the_text_it_was_sent_with() -> None:
             process.wait()
 
 
-async def test_a_cancelled_probe_lets_the_next_request_probe(fake: FakeMistral) -> None:
+async def test_a_cancelled_probe_lets_the_next_request_probe(
+    fake: FakeMistral, engine: CompletionEngine
+) -> None:
     """After a failure one request probes the API; if the user cancels it, the next one
     probes at once instead of every request waiting out the probe's 10 s lease."""
-    engine = engine_for(fake)
     document = Document("file:///w/a.py", "def mul(a, b):\n    \n", language_id="python")
-    try:
-        fake.script(Error(500))
-        assert await engine.complete(document, Cursor(1, 4)) is None
-        await asyncio.sleep(engine.health.pause_remaining() + 0.05)
-        fake.latency = 0.3
-        fake.fim_responder = lambda body: "return a * b"
-        probe = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
-        assert await asyncio.to_thread(fake.wait_for_requests, 2, 5.0)
-        probe.cancel()
-        await asyncio.sleep(0.4)
-        fake.latency = 0
-        document.apply_edit((0, 0), (0, 0), "#")
-        engine.document_changed(document.uri)
-        completion = await engine.complete(document, Cursor(1, 4))
-        assert completion is not None and completion.text == "return a * b"
-    finally:
-        await engine.aclose()
+    fake.script(Error(500))
+    assert await engine.complete(document, Cursor(1, 4)) is None
+    await asyncio.sleep(engine.health.pause_remaining() + 0.05)
+    fake.latency = 0.3
+    fake.fim_responder = lambda body: "return a * b"
+    probe = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
+    assert await asyncio.to_thread(fake.wait_for_requests, 2, 5.0)
+    probe.cancel()
+    await asyncio.sleep(0.4)
+    fake.latency = 0
+    document.apply_edit((0, 0), (0, 0), "#")
+    engine.document_changed(document.uri)
+    completion = await engine.complete(document, Cursor(1, 4))
+    assert completion is not None and completion.text == "return a * b"
 
 
 async def test_changing_settings_during_a_call_is_not_an_outage(fake: FakeMistral) -> None:
     fake.fim_responder = lambda body: "return a * b"
     fake.latency = 0.5
     told: list[str] = []
-    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
-    engine = CompletionEngine(FAST, resolve_endpoint(FAST, environ), notify=told.append)
+    engine = engine_for(fake, notify=told.append)
     document = Document("file:///w/mul.py", "def mul(a, b):\n    \n", language_id="python")
     try:
         running = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
         assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
-        changed = dataclasses.replace(FAST, completion_timeout_ms=6000)
-        engine.configure(changed, resolve_endpoint(changed, environ))  # closes the old client
+        changed = dataclasses.replace(NO_DEBOUNCE, completion_timeout_ms=6000)
+        # Closes the client the running call is using.
+        engine.configure(changed, resolve_endpoint(changed, fake_environ(fake)))
         assert await running is None
         assert engine.stats.failures == 0 and engine.health.failures == 0 and told == []
         assert engine.health.allows()

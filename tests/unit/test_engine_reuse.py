@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
-
-from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
-from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from tests.fake_mistral import FakeMistral
 
 URI = "file:///work/mul.py"
-
-
-@pytest_asyncio.fixture
-async def engine(fake: FakeMistral) -> AsyncIterator[CompletionEngine]:
-    settings = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
-    environ = {"CODESTRAL_API_BASE": fake.base_url, "CODESTRAL_API_KEY": "test-key"}
-    engine = CompletionEngine(settings, resolve_endpoint(settings, environ))
-    yield engine
-    await engine.aclose()
 
 
 def type_text(engine: CompletionEngine, document: Document, line: int, index: int, text: str):
