@@ -261,3 +261,19 @@ async def test_excluded_files_offer_no_actions(
     editor.open(uri, SOURCE)
     assert await editor.actions(uri, cursor(editor, uri, "total = 0")) == []
     assert fake.chat_requests == []
+
+
+async def test_a_selection_starting_on_a_blank_line_keeps_the_method_in_its_class(
+    fake: FakeMistral, editor: ActionEditor, workdir: Path
+) -> None:
+    uri = uri_in(workdir, "calc.py")
+    source = (
+        "class Calc:\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n"
+    )
+    editor.open(uri, source)
+    answer_with(fake, "```python\ndef b(self):\n    return 2 * 1\n```")
+    line_wise = types.Range(
+        start=types.Position(line=3, character=0), end=types.Position(line=6, character=0)
+    )
+    await run_action(editor, uri, line_wise, "Codestral: Refactor")
+    assert editor.texts[uri] == source.replace("return 2\n", "return 2 * 1\n")

@@ -21,6 +21,7 @@ from codestral_ls.privacy import (
     is_excluded,
     mask_secrets,
 )
+from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FakeMistral
 
 GLOBS = Settings().exclude_globs
@@ -195,3 +196,20 @@ async def test_no_completion_is_asked_for_inside_a_secret(
     await engine.complete(document, Cursor(1, 4), invoked=True)  # elsewhere: masked
     [request] = fake.fim_requests
     assert secret not in json.dumps(request.body)
+
+
+async def test_through_lsp_a_password_before_an_auto_closed_quote_is_not_sent(
+    fake: FakeMistral,
+) -> None:
+    secret = "hunter2-Very-Private-Passw0rd"
+    session = await EditorSession.start("neovim", server_environment(fake.base_url))
+    try:
+        uri = "file:///project/settings.py"
+        session.open(uri, f'DB_PASSWORD = "{secret}"\nx = \n')
+        result = await session.inline(uri, 0, len(f'DB_PASSWORD = "{secret}'), invoked=True)
+        assert list(result.items) == []
+        await session.inline(uri, 1, 4, invoked=True)  # elsewhere in the file: masked, sent
+        [request] = fake.fim_requests
+        assert secret not in json.dumps(request.body)
+    finally:
+        await session.stop()
