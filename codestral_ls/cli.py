@@ -3,6 +3,7 @@
 codestral-ls                      # LSP over stdio (what editors run)
 codestral-ls --tcp 127.0.0.1:2087 # LSP over TCP, for debugging
 codestral-ls complete FILE --line 12 --column 5   # print the completion there
+codestral-ls stats [--plot usage.png]             # local acceptance statistics
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="how much to complete (default: auto)",
     )
+    stats = commands.add_parser(
+        "stats", help="print how many suggestions were shown, accepted and what they cost"
+    )
+    from codestral_ls.stats_report import add_arguments
+
+    add_arguments(stats)
     return parser
 
 
@@ -57,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codestral_ls.terminal import run_complete
 
         return run_complete(args)
+    if args.command == "stats":
+        from codestral_ls.stats_report import run_stats
+
+        return run_stats(args)
     from codestral_ls import lifecycle, stdio
     from codestral_ls.server import create_server
 

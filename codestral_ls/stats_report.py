@@ -1,0 +1,195 @@
+"""``codestral-ls stats``: the local usage statistics as a table, and optionally a chart.
+
+Reads the file :mod:`codestral_ls.usage` writes; never touches the network. The cost is an
+estimate from the tokens counted and a price per million tokens (defaults: Mistral's
+published Codestral prices, USD 0.30 in and 0.90 out; set yours with ``--prompt-price`` and
+``--completion-price``, or ``CODESTRAL_PRICE_PROMPT`` / ``CODESTRAL_PRICE_COMPLETION``).
+``--plot FILE`` draws the acceptance rate and calls per hour with matplotlib, an optional
+extra (``pip install 'codestral-ls[plot]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from codestral_ls.usage import Counts, hour_of, read, usage_file
+
+DEFAULT_PROMPT_PRICE = 0.30
+DEFAULT_COMPLETION_PRICE = 0.90
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per million tokens."""
+
+    prompt: float
+    completion: float
+
+    def cost(self, counts: Counts) -> float:
+        return (
+            counts.prompt_tokens * self.prompt + counts.completion_tokens * self.completion
+        ) / 1_000_000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file", type=Path, default=None, help=f"the usage file (default: {usage_file()})"
+    )
+    parser.add_argument(
+        "--prompt-price",
+        type=float,
+        default=_price_from_env("CODESTRAL_PRICE_PROMPT", DEFAULT_PROMPT_PRICE),
+        help="USD per million prompt tokens (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--completion-price",
+        type=float,
+        default=_price_from_env("CODESTRAL_PRICE_COMPLETION", DEFAULT_COMPLETION_PRICE),
+        help="USD per million completion tokens (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="PNG", help="also draw the last week per hour into PNG"
+    )
+
+
+def _price_from_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
+    now = time.time() if now is None else now
+    path = args.file or usage_file()
+    totals = read(path)
+    prices = Prices(args.prompt_price, args.completion_price)
+    print(f"Codestral usage on this machine ({path}); nothing here is ever sent anywhere.")
+    for title, hours in (("Last 24 hours", 24), ("Last 7 days", 24 * 7)):
+        print()
+        print(f"{title}:")
+        print(render_table(window(totals, now, hours), prices))
+    if args.plot is not None:
+        try:
+            plot(totals, now, args.plot)
+        except ImportError:
+            print(
+                "codestral-ls stats: --plot needs matplotlib: pip install 'codestral-ls[plot]'",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"\nChart written to {args.plot}")
+    return 0
+
+
+def last_hours(now: float, hours: int) -> list[str]:
+    """The UTC hours of the last ``hours`` hours, oldest first, the current one included."""
+    return [hour_of(now - 3600 * back) for back in range(hours - 1, -1, -1)]
+
+
+def window(totals: Mapping[tuple[str, str], Counts], now: float, hours: int) -> dict[str, Counts]:
+    """Counts per language over the last ``hours`` hours."""
+    wanted = set(last_hours(now, hours))
+    out: dict[str, Counts] = {}
+    for (hour, language), counts in totals.items():
+        if hour in wanted:
+            out.setdefault(language, Counts()).add(counts)
+    return out
+
+
+def acceptance(counts: Counts) -> float | None:
+    """Share of shown suggestions the user took (whole or in part)."""
+    if not counts.shown:
+        return None
+    return min(1.0, (counts.accepted + counts.accepted_partly) / counts.shown)
+
+
+_COLUMNS = (
+    "language",
+    "shown",
+    "accepted",
+    "partly",
+    "typed over",
+    "rate",
+    "calls",
+    "tokens in",
+    "tokens out",
+    "cost USD",
+)
+
+
+def render_table(per_language: Mapping[str, Counts], prices: Prices) -> str:
+    """A plain-text table, one row per language and a total."""
+    total = Counts()
+    rows = []
+    for language in sorted(per_language):
+        counts = per_language[language]
+        total.add(counts)
+        rows.append(_row(language, counts, prices))
+    rows.append(_row("total", total, prices))
+    widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(_COLUMNS)]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [list(_COLUMNS), *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _row(language: str, counts: Counts, prices: Prices) -> list[str]:
+    rate = acceptance(counts)
+    return [
+        language,
+        str(counts.shown),
+        str(counts.accepted),
+        str(counts.accepted_partly),
+        str(counts.typed_over),
+        "-" if rate is None else f"{rate:.0%}",
+        str(counts.calls),
+        f"{counts.prompt_tokens:,}",
+        f"{counts.completion_tokens:,}",
+        f"{prices.cost(counts):.4f}",
+    ]
+
+
+def plot(totals: Mapping[tuple[str, str], Counts], now: float, target: Path) -> None:
+    """Acceptance rate and upstream calls per hour over the last week, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    from matplotlib import pyplot
+
+    hours = last_hours(now, 24 * 7)
+    per_hour: dict[str, Counts] = {hour: Counts() for hour in hours}
+    for (hour, _language), counts in totals.items():
+        if hour in per_hour:
+            per_hour[hour].add(counts)
+    x = list(range(len(hours)))
+    rates = [acceptance(per_hour[hour]) for hour in hours]
+    calls = [per_hour[hour].calls for hour in hours]
+    figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(9, 5), sharex=True)
+    top.plot(
+        [i for i, rate in zip(x, rates, strict=True) if rate is not None],
+        [rate * 100 for rate in rates if rate is not None],
+        marker="o",
+        markersize=3,
+    )
+    top.set_ylabel("accepted %")
+    top.set_ylim(0, 100)
+    top.set_title("Codestral: acceptance and calls per hour, last 7 days (UTC)")
+    bottom.bar(x, calls, width=1.0)
+    bottom.set_ylabel("upstream calls")
+    ticks = [i for i, hour in enumerate(hours) if hour.endswith("T00")]
+    bottom.set_xticks(ticks, [hours[i][5:10] for i in ticks])
+    figure.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=100)
+    pyplot.close(figure)

@@ -1,0 +1,230 @@
+"""Local usage statistics: were the suggestions worth what they cost?
+
+The server counts, per hour and language, the suggestions it *showed* (each distinct
+suggestion once, however many keystrokes it stayed on screen), those the user *accepted*
+(whole, or a word or a line of it), those the user *typed over* (typed some of the suggested
+text by hand instead of accepting it), and the upstream calls and tokens they cost. The
+counts go to one small JSON-lines file on this machine (``usage.jsonl`` in
+``$CODESTRAL_LS_STATE_DIR``, else ``$XDG_STATE_HOME/codestral-ls``, else
+``~/.local/state/codestral-ls``) and nowhere else: nothing here talks to the network.
+``codestral-ls stats`` reads it back (see :mod:`codestral_ls.stats_report`).
+
+A suggestion is identified by where it ends up, not by the text still to insert: the line
+before the cursor plus the suggested text stays the same while the user types through it
+(VS Code asks again on every keystroke, and typed-ahead answers with the shrinking rest),
+so one suggestion is counted once however it was served.
+
+The file holds one line per flush and (hour, language) with the counts added since the
+previous flush; several servers (several editors) may append to it at once. Reading sums the
+lines; once the file passes :data:`COMPACT_BYTES` it is rewritten with one line per (hour,
+language), dropping hours older than :data:`KEEP_DAYS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Rewrite the file with one line per (hour, language) once it is larger than this.
+COMPACT_BYTES = 256 * 1024
+#: Hours older than this are dropped when the file is compacted.
+KEEP_DAYS = 90
+#: Suggestions remembered per server to count each one once (shown, typed over).
+_REMEMBERED = 512
+
+
+@dataclass
+class Counts:
+    """What one (hour, language) cost and brought."""
+
+    shown: int = 0
+    accepted: int = 0
+    accepted_partly: int = 0
+    typed_over: int = 0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, other: Counts) -> None:
+        for spec in fields(self):
+            setattr(self, spec.name, getattr(self, spec.name) + getattr(other, spec.name))
+
+    def any(self) -> bool:
+        return any(getattr(self, spec.name) for spec in fields(self))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Counts:
+        counts = cls()
+        for spec in fields(cls):
+            value = data.get(spec.name, 0)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                setattr(counts, spec.name, value)
+        return counts
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the usage file lives (created on first write)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("CODESTRAL_LS_STATE_DIR"):
+        return Path(environ["CODESTRAL_LS_STATE_DIR"])
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "codestral-ls"
+
+
+def usage_file(environ: Mapping[str, str] | None = None) -> Path:
+    return state_dir(environ) / "usage.jsonl"
+
+
+def suggestion_id(uri: str, line: int, line_before: str, text: str) -> str:
+    """One suggestion's identity: the document, its line, and the line as it would read
+    after accepting (constant while the user types through the suggestion)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in (uri, str(line), line_before + text):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def hour_of(timestamp: float) -> str:
+    """The UTC hour a timestamp falls in, as ``2026-12-01T07``."""
+    return time.strftime("%Y-%m-%dT%H", time.gmtime(timestamp))
+
+
+class UsageRecorder:
+    """Counts in memory, written out by :meth:`flush` (the server calls it now and then and
+    at exit). ``path=None`` counts without writing (``usageStats`` off still answers
+    ``codestral/stats``)."""
+
+    def __init__(self, path: Path | None, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._pending: dict[tuple[str, str], Counts] = {}
+        #: suggestion id -> whether it was accepted or typed over already
+        self._seen: OrderedDict[str, bool] = OrderedDict()
+        self.totals = Counts()
+
+    def _bucket(self, language: str) -> Counts:
+        key = (hour_of(self._clock()), language or "unknown")
+        counts = self._pending.get(key)
+        if counts is None:
+            counts = self._pending[key] = Counts()
+        return counts
+
+    def _count(self, language: str, **increments: int) -> None:
+        for target in (self._bucket(language), self.totals):
+            for name, value in increments.items():
+                setattr(target, name, getattr(target, name) + value)
+
+    def shown(self, language: str, suggestion: str, *, typed_since: bool) -> None:
+        """A suggestion reached the editor. ``typed_since``: it is the rest of a suggestion
+        already shown, after the user typed some of it (typed-ahead, a joined call)."""
+        if suggestion not in self._seen:
+            self._remember(suggestion, False)
+            self._count(language, shown=1)
+        elif typed_since and not self._seen[suggestion]:
+            self._seen[suggestion] = True
+            self._count(language, typed_over=1)
+
+    def accepted(self, language: str, suggestion: str | None, *, partly: bool) -> None:
+        """The editor ran an item's accept command (whole) or a partial accept (a word, a
+        line). A partial accept followed by more typing is not also "typed over"."""
+        if suggestion is not None:
+            self._remember(suggestion, True)
+        self._count(language, **({"accepted_partly": 1} if partly else {"accepted": 1}))
+
+    def call(self, language: str, prompt_tokens: int, completion_tokens: int) -> None:
+        """One upstream call and the tokens it cost (the API's usage, or an estimate)."""
+        self._count(
+            language, calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+
+    def _remember(self, suggestion: str, typed_over_done: bool) -> None:
+        self._seen[suggestion] = typed_over_done
+        self._seen.move_to_end(suggestion)
+        while len(self._seen) > _REMEMBERED:
+            self._seen.popitem(last=False)
+
+    def flush(self) -> None:
+        """Append what was counted since the last flush; never raises (a full disk or a
+        read-only home costs the statistics, not the completions)."""
+        pending, self._pending = self._pending, {}
+        lines = [
+            json.dumps({"hour": hour, "language": language, **asdict(counts)})
+            for (hour, language), counts in pending.items()
+            if counts.any()
+        ]
+        if not lines or self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(self.path, "a") as out:
+                out.write("\n".join(lines) + "\n")
+            if self.path.stat().st_size > COMPACT_BYTES:
+                compact(self.path, now=self._clock())
+        except OSError as error:
+            log.info("usage statistics not written to %s: %s", self.path, error)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, mode: str) -> Iterator[object]:
+    """Open ``path`` holding an exclusive lock where the platform has one (two editors'
+    servers may write at once)."""
+    with open(path, mode, encoding="utf-8") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: appends of one short write are good enough
+            yield handle
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read(path: Path) -> dict[tuple[str, str], Counts]:
+    """The counts in ``path`` summed per (hour, language); unreadable lines are skipped."""
+    totals: dict[tuple[str, str], Counts] = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return totals
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            data = json.loads(line)
+            if isinstance(data, dict):
+                hour, language = data.get("hour"), data.get("language")
+                if isinstance(hour, str) and isinstance(language, str):
+                    totals.setdefault((hour, language), Counts()).add(Counts.from_json(data))
+    return totals
+
+
+def compact(path: Path, *, now: float) -> None:
+    """Rewrite ``path`` with one line per (hour, language), dropping old hours."""
+    oldest = hour_of(now - KEEP_DAYS * 86400)
+    with _locked(path, "r+") as handle:
+        merged = read(path)
+        lines = [
+            json.dumps({"hour": hour, "language": language, **asdict(counts)})
+            for (hour, language), counts in sorted(merged.items())
+            if hour >= oldest
+        ]
+        handle.seek(0)  # type: ignore[attr-defined]
+        handle.truncate()  # type: ignore[attr-defined]
+        handle.write("".join(line + "\n" for line in lines))  # type: ignore[attr-defined]
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of ``text`` when the API did not say (a streamed answer closed early carries
+    no usage): a rough four characters a token, the usual rule of thumb for code."""
+    return (len(text) + 3) // 4

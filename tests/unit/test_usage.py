@@ -1,0 +1,142 @@
+"""Local usage statistics: counting, the file, and the ``codestral-ls stats`` report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from codestral_ls import stats_report, usage
+from codestral_ls.usage import Counts, UsageRecorder
+
+NOON = 1_764_590_400.0  # 2025-12-01T12:00:00Z
+
+
+def recorder(tmp_path: Path, now: list[float]) -> UsageRecorder:
+    return UsageRecorder(tmp_path / "usage.jsonl", clock=lambda: now[0])
+
+
+def test_a_suggestion_typed_through_counts_once_as_shown_and_once_as_typed_over(tmp_path):
+    rec = recorder(tmp_path, [NOON])
+    same = usage.suggestion_id("file:///a.py", 3, "    ret", "urn a + b")
+    assert same == usage.suggestion_id("file:///a.py", 3, "    return", " a + b")
+    rec.shown("python", same, typed_since=False)
+    for _ in range(3):  # VS Code asks again on every keystroke through the suggestion
+        rec.shown("python", same, typed_since=True)
+    assert (rec.totals.shown, rec.totals.typed_over) == (1, 1)
+
+
+def test_an_accepted_suggestion_is_not_also_typed_over(tmp_path):
+    rec = recorder(tmp_path, [NOON])
+    sid = usage.suggestion_id("file:///a.py", 0, "x = ", "1")
+    rec.shown("python", sid, typed_since=False)
+    rec.accepted("python", sid, partly=True)
+    rec.shown("python", sid, typed_since=True)
+    rec.accepted("python", sid, partly=False)
+    totals = rec.totals
+    assert (totals.shown, totals.accepted_partly, totals.accepted, totals.typed_over) == (
+        1,
+        1,
+        1,
+        0,
+    )
+
+
+def test_flush_appends_deltas_per_hour_and_language_and_read_sums_them(tmp_path):
+    now = [NOON]
+    rec = recorder(tmp_path, now)
+    rec.call("python", 1000, 20)
+    rec.shown("python", "a", typed_since=False)
+    rec.flush()
+    rec.call("python", 500, 10)
+    rec.call("go", 100, 5)
+    now[0] += 3600
+    rec.call("go", 100, 5)
+    rec.flush()
+    rec.flush()  # nothing new: nothing written
+    lines = (tmp_path / "usage.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    totals = usage.read(tmp_path / "usage.jsonl")
+    assert totals[("2025-12-01T12", "python")] == Counts(
+        shown=1, calls=2, prompt_tokens=1500, completion_tokens=30
+    )
+    assert totals[("2025-12-01T13", "go")].calls == 1
+
+
+def test_a_damaged_file_loses_its_bad_lines_only(tmp_path):
+    path = tmp_path / "usage.jsonl"
+    good = {"hour": "2025-12-01T12", "language": "python", "calls": 2, "shown": -5}
+    path.write_text("not json\n" + json.dumps(good) + '\n[1, 2]\n{"hour": 3}\n')
+    assert usage.read(path) == {("2025-12-01T12", "python"): Counts(calls=2)}
+
+
+def test_compaction_merges_lines_and_drops_old_hours(tmp_path):
+    path = tmp_path / "usage.jsonl"
+    old = NOON - (usage.KEEP_DAYS + 1) * 86400
+    lines = [{"hour": usage.hour_of(old), "language": "c", "calls": 1}]
+    lines += [{"hour": "2025-12-01T12", "language": "python", "calls": 1}] * 50
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    usage.compact(path, now=NOON)
+    assert path.read_text().splitlines() == [
+        json.dumps({"hour": "2025-12-01T12", "language": "python", **vars(Counts(calls=50))})
+    ]
+
+
+def test_flush_compacts_a_large_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(usage, "COMPACT_BYTES", 200)
+    rec = recorder(tmp_path, [NOON])
+    for _ in range(10):
+        rec.call("python", 1, 1)
+        rec.flush()
+    assert len((tmp_path / "usage.jsonl").read_text().splitlines()) == 1
+    assert usage.read(tmp_path / "usage.jsonl")[("2025-12-01T12", "python")].calls == 10
+
+
+def test_an_unwritable_place_costs_the_statistics_not_an_exception(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rec = UsageRecorder(blocker / "usage.jsonl", clock=lambda: NOON)
+    rec.call("python", 1, 1)
+    rec.flush()  # the parent is a file: mkdir fails, nothing raises
+
+
+def test_state_dir_follows_the_environment(tmp_path):
+    assert usage.state_dir({"CODESTRAL_LS_STATE_DIR": "/x"}) == Path("/x")
+    assert usage.state_dir({"XDG_STATE_HOME": "/s"}) == Path("/s/codestral-ls")
+
+
+def args(path: Path, plot: Path | None = None) -> argparse.Namespace:
+    return argparse.Namespace(file=path, prompt_price=0.3, completion_price=0.9, plot=plot)
+
+
+def test_report_prints_a_day_and_a_week_with_rates_and_cost(tmp_path, capsys):
+    path = tmp_path / "usage.jsonl"
+    rec = UsageRecorder(path, clock=lambda: NOON - 3 * 86400)
+    rec.shown("go", "old", typed_since=False)
+    rec.flush()
+    rec = UsageRecorder(path, clock=lambda: NOON)
+    for sid in "abcd":
+        rec.shown("python", sid, typed_since=False)
+    rec.accepted("python", "a", partly=False)
+    rec.accepted("python", "b", partly=True)
+    rec.call("python", 1_000_000, 100_000)
+    rec.flush()
+    assert stats_report.run_stats(args(path), now=NOON + 60) == 0
+    out = capsys.readouterr().out
+    day, week = out.split("Last 7 days:")
+    assert "go" not in day and "go" in week
+    python_row = next(line for line in day.splitlines() if line.startswith("python"))
+    expected = "python 4 1 1 0 50% 1 1,000,000 100,000 0.3900"
+    assert python_row.split() == expected.split()
+
+
+def test_plot_draws_a_png(tmp_path):
+    path = tmp_path / "usage.jsonl"
+    rec = UsageRecorder(path, clock=lambda: NOON)
+    rec.shown("python", "a", typed_since=False)
+    rec.accepted("python", "a", partly=False)
+    rec.call("python", 10, 10)
+    rec.flush()
+    png = tmp_path / "chart.png"
+    assert stats_report.run_stats(args(path, plot=png), now=NOON) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
