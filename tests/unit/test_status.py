@@ -1,0 +1,117 @@
+"""The run-time switches (``codestral.toggle``) and the status a statusline shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from codestral_ls.status import Inputs, Status, StatusBoard, describe, document_status
+from codestral_ls.switches import Switches, parse_arguments
+
+READY = Inputs(
+    enabled_setting=True,
+    switched_off=False,
+    endpoint_problem=None,
+    pause_remaining=0.0,
+    failures=0,
+    calls_running=0,
+)
+
+
+def test_toggle_global_and_per_document():
+    switches = Switches()
+    switches.apply("toggle", None)
+    assert not switches.allows("file:///a.py")
+    switches.apply("toggle", None)
+    switches.apply("disable", "file:///a.py")
+    assert not switches.allows("file:///a.py") and switches.allows("file:///b.py")
+    switches.apply("toggle", "file:///a.py")
+    assert switches.allows("file:///a.py")
+    switches.apply("disable", "file:///b.py")
+    switches.forget("file:///b.py")
+    assert switches.allows("file:///b.py")
+    switches.apply("status", None)
+    assert switches == Switches()
+    with pytest.raises(ValueError, match="unknown action"):
+        switches.apply("explode", None)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([{"action": "disable", "uri": "file:///a.py"}], ("disable", "file:///a.py")),
+        ([{"action": "status"}], ("status", None)),
+        (["enable"], ("enable", None)),
+        ([], ("toggle", None)),
+        (None, ("toggle", None)),
+    ],
+)
+def test_command_arguments_as_editors_send_them(arguments, expected):
+    assert parse_arguments(arguments) == expected
+
+
+@pytest.mark.parametrize("arguments", [[{"action": 3}], [{"uri": 5}], [7]])
+def test_bad_command_arguments_are_a_clear_error(arguments):
+    with pytest.raises(ValueError, match="expected"):
+        parse_arguments(arguments)
+
+
+@pytest.mark.parametrize(
+    ("change", "state"),
+    [
+        ({}, "idle"),
+        ({"calls_running": 1}, "waiting"),
+        ({"pause_remaining": 5.0, "failures": 2, "calls_running": 1}, "backoff"),
+        ({"endpoint_problem": "no API key", "pause_remaining": 5.0}, "no-key"),
+        ({"switched_off": True, "endpoint_problem": "no API key"}, "disabled"),
+        ({"enabled_setting": False}, "disabled"),
+    ],
+)
+def test_the_most_severe_state_wins(change, state):
+    inputs = Inputs(**{**READY.__dict__, **change})
+    assert describe(inputs, now=1000.0).state == state
+
+
+def test_backoff_says_when_it_ends():
+    status = describe(
+        Inputs(**{**READY.__dict__, "pause_remaining": 30.0, "failures": 1}), now=10.0
+    )
+    assert status.until == 40.0 and "retrying at" in status.message
+    assert status.to_json()["until"] == 40.0
+    assert "until" not in describe(READY, now=0).to_json()
+
+
+def test_a_file_can_be_off_while_the_server_is_fine():
+    idle = Status("idle", "ready")
+    assert (
+        document_status(idle, switched_off=True, language_disabled=None, excluded=False).state
+        == "disabled"
+    )
+    assert (
+        "disabledLanguages"
+        in document_status(
+            idle, switched_off=False, language_disabled="markdown", excluded=False
+        ).message
+    )
+    assert (
+        "excludeGlobs"
+        in document_status(idle, switched_off=False, language_disabled=None, excluded=True).message
+    )
+    no_key = Status("no-key", "not set up")
+    assert (
+        document_status(no_key, switched_off=True, language_disabled=None, excluded=True) == no_key
+    )
+
+
+def test_the_board_tells_only_changes():
+    inputs = [READY]
+    sent: list[Status] = []
+    board = StatusBoard(lambda: inputs[0], sent.append, clock=lambda: 0.0)
+    board.refresh()
+    board.refresh()
+    inputs[0] = Inputs(**{**READY.__dict__, "calls_running": 2})
+    board.refresh()
+    inputs[0] = Inputs(**{**READY.__dict__, "calls_running": 1})
+    board.refresh()
+    inputs[0] = READY
+    board.refresh()
+    assert [status.state for status in sent] == ["idle", "waiting", "idle"]
