@@ -13,6 +13,8 @@
 local M = {}
 
 local NAME = 'codestral'
+local suggestion = require('codestral.suggestion')
+local status = require('codestral.status')
 
 --- Defaults; every field can be overridden in setup().
 M.defaults = {
@@ -31,6 +33,9 @@ M.defaults = {
   cmd_env = nil,
   --- Insert-mode key that accepts the ghost text (a normal key press when there is none); false: no mapping.
   accept_key = '<Tab>',
+  --- Insert-mode keys over the ghost text (false for one: no mapping): accept the next word
+  --- or line, next/previous alternative, ask now, dismiss. See codestral.suggestion.
+  keys = vim.deepcopy(suggestion.default_keys),
   --- Normal/visual-mode key that lists Codestral's code actions; false: no mapping.
   code_action_key = '<leader>cc',
   --- false: use completion items (the 0.11 path) even where inline completion exists.
@@ -86,6 +91,9 @@ local function on_attach(client, bufnr, opts)
       return vim.api.nvim_replace_termcodes(opts.accept_key, true, false, true)
     end, { buffer = bufnr, expr = true, replace_keycodes = false, desc = 'Codestral: accept the ghost text' })
   end
+  if opts.keys and has_inline() and opts.inline then
+    suggestion.map_keys(bufnr, opts.keys)
+  end
   if opts.code_action_key then
     vim.keymap.set({ 'n', 'x' }, opts.code_action_key, M.code_action,
       { buffer = bufnr, desc = 'Codestral: code actions' })
@@ -114,7 +122,10 @@ local function client_config(opts)
     root_markers = opts.root_markers,
     init_options = settings,
     settings = { codestral = settings },
-    handlers = { ['window/showMessage'] = show_message_handler },
+    handlers = {
+      ['window/showMessage'] = show_message_handler,
+      ['codestral/status'] = status.on_status,
+    },
     on_attach = function(client, bufnr)
       on_attach(client, bufnr, opts)
     end,
@@ -132,6 +143,9 @@ local function client_config(opts)
   return config
 end
 
+--- The server's state as a short string for a statusline (see codestral.status).
+M.statusline = status.statusline
+
 --- Register and start the server for the configured filetypes.
 function M.setup(user_opts)
   local opts = vim.tbl_deep_extend('force', {}, M.defaults, user_opts or {})
@@ -140,6 +154,7 @@ function M.setup(user_opts)
   end
   M.state.config = opts
   local config = client_config(opts)
+  status.create_user_command()
 
   if vim.lsp.config and vim.lsp.enable then -- 0.11+
     vim.lsp.config(NAME, config)

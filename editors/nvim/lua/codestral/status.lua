@@ -1,0 +1,105 @@
+--- The server's state for the statusline, and :Codestral enable|disable|toggle|status.
+---
+--- The server sends `codestral/status` ({state, message, until}) whenever its state changes:
+--- idle, waiting (a suggestion is being written), backoff (paused after failures, until a
+--- time), no-key, disabled. `require('codestral').statusline()` turns it into a short string:
+---
+---   vim.o.statusline = '%f %m%=%{v:lua.require("codestral").statusline()} %l:%c'
+---   -- lualine: sections = { lualine_x = { require('codestral').statusline } }
+local M = {}
+
+local TOGGLE = 'codestral.toggle'
+
+--- Last status the server told, and per-buffer switches this editor flipped.
+M.current = nil
+
+local SYMBOLS = {
+  idle = 'Codestral',
+  waiting = 'Codestral …',
+  backoff = 'Codestral ⏸',
+  ['no-key'] = 'Codestral ✗ key',
+  disabled = 'Codestral off',
+}
+
+--- Handler for the `codestral/status` notification.
+function M.on_status(_, result)
+  if type(result) == 'table' and type(result.state) == 'string' then
+    M.current = result
+    pcall(vim.cmd.redrawstatus)
+  end
+end
+
+--- A short string for a statusline: the buffer's own switch first, then the server's state.
+function M.statusline()
+  local bufnr = vim.api.nvim_get_current_buf()
+  if vim.lsp.inline_completion and not vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
+    return SYMBOLS.disabled
+  end
+  local state = M.current and M.current.state
+  if not state then
+    return ''
+  end
+  return SYMBOLS[state] or ('Codestral ' .. state)
+end
+
+local function client_for(bufnr)
+  return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
+    or vim.lsp.get_clients({ name = 'codestral' })[1]
+end
+
+--- Flip a switch: ``action`` enable|disable|toggle|status, ``scope`` 'buffer' or nil (all).
+--- Ghost text stops (or starts) asking here at once; the server is told too, so that every
+--- other way of asking (the popup, other editors' integrations) follows the same switch.
+function M.command(action, scope)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = client_for(bufnr)
+  local argument = { action = action }
+  if scope == 'buffer' then
+    argument.uri = vim.uri_from_bufnr(bufnr)
+  end
+  if action ~= 'status' and vim.lsp.inline_completion then
+    local filter = scope == 'buffer' and { bufnr = bufnr } or nil
+    local on = vim.lsp.inline_completion.is_enabled(filter)
+    local want = ({ enable = true, disable = false, toggle = not on })[action]
+    vim.lsp.inline_completion.enable(want, filter)
+  end
+  if not client then
+    vim.notify('codestral-ls is not running', vim.log.levels.WARN)
+    return
+  end
+  client:exec_cmd({ title = 'Codestral ' .. action, command = TOGGLE, arguments = { argument } },
+    { bufnr = bufnr }, function(err, result)
+      if err then
+        vim.notify('Codestral: ' .. tostring(err.message or err), vim.log.levels.WARN)
+      elseif type(result) == 'table' and result.message then
+        -- One short line: never a hit-enter prompt.
+        vim.api.nvim_echo({ { result.message:sub(1, vim.o.columns - 12) } }, false, {})
+      end
+      pcall(vim.cmd.redrawstatus)
+    end)
+end
+
+--- :Codestral enable|disable|toggle|status [buffer]
+function M.create_user_command()
+  vim.api.nvim_create_user_command('Codestral', function(opts)
+    local action, scope = opts.fargs[1] or 'status', opts.fargs[2]
+    if not vim.tbl_contains({ 'enable', 'disable', 'toggle', 'status' }, action)
+      or (scope and scope ~= 'buffer') then
+      vim.notify('Usage: :Codestral enable|disable|toggle|status [buffer]', vim.log.levels.WARN)
+      return
+    end
+    M.command(action, scope)
+  end, {
+    nargs = '*',
+    desc = 'Codestral: enable, disable, toggle (all buffers, or "buffer") or show the status',
+    complete = function(_, line)
+      local words = vim.split(line, '%s+', { trimempty = true })
+      if #words <= 1 or (#words == 2 and not line:match('%s$')) then
+        return { 'enable', 'disable', 'toggle', 'status' }
+      end
+      return { 'buffer' }
+    end,
+  })
+end
+
+return M
