@@ -170,6 +170,11 @@ class Settings:
     disabled_languages: list[str] = setting(
         [], "Language ids (as the editor names them) that get no completions."
     )
+    usage_stats: bool = setting(
+        True,
+        "Count shown and accepted suggestions, calls and tokens in a file on this machine "
+        "(never sent anywhere); `codestral-ls stats` prints them.",
+    )
     # -- privacy -----------------------------------------------------------------------------
     exclude_globs: list[str] = setting(
         [".env*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.kdbx", "secrets.*", ".git/*"],

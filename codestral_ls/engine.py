@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from codestral_ls import privacy
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
@@ -130,6 +131,12 @@ class CompletionEngine:
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
         self._apply_debounce(settings)
         self._latest = LatestRequest(self.rhythm)
+        #: Upstream calls running now (the status shows "waiting" while there are any).
+        self.calls_running = 0
+        #: Told of each call starting and ending (the status), and of each answer with what it
+        #: cost (the usage statistics): ``on_answer(language, prompt, answer, usage)``.
+        self.on_calls_changed: Callable[[], None] = lambda: None
+        self.on_answer: Callable[[str, str, str, dict[str, Any]], None] = lambda *_: None
 
     def configure(self, settings: Settings, endpoint: Endpoint) -> None:
         """Apply new settings; the HTTP client and cache are rebuilt only if theirs changed."""
@@ -316,7 +323,10 @@ class CompletionEngine:
             )
             text = await self._latest.run(
                 ticket,
-                self._calls.call(key, lambda: self._fetch(document.uri, context, request, key)),
+                self._calls.call(
+                    key,
+                    lambda: self._fetch(document.uri, document.language_id, context, request, key),
+                ),
             )
             self._check_unedited(document.uri, edits)
             return self._shown(document, context, text, cursor, "api")
@@ -379,12 +389,16 @@ class CompletionEngine:
         self._count_shown(source)
         return Completion(text, cursor, source)
 
-    async def _fetch(self, uri: str, context: FimContext, request: FimRequest, key: str) -> str:
+    async def _fetch(
+        self, uri: str, language: str, context: FimContext, request: FimRequest, key: str
+    ) -> str:
         """One upstream call; the cleaned answer ("" for none) is cached, remembered for
         typed-ahead reuse (paid for, so worth keeping even if nobody shows it) and returned."""
         max_lines = self.settings.max_lines
         self.stats.upstream_calls += 1
         client = self.client
+        self.calls_running += 1
+        self.on_calls_changed()
         try:
             result = await client.fim(
                 request,
@@ -403,6 +417,10 @@ class CompletionEngine:
             log.warning("completion failed: %s (%s)", error, error.kind.value)
             self.health.record_failure(error, self.endpoint.base_url)
             raise
+        finally:
+            self.calls_running -= 1
+            self.on_calls_changed()
+        self.on_answer(language, request.prompt + request.suffix, result.text, result.usage)
         self.health.record_success()
         self.stats.chunks_received += result.chunks
         self.stats.stopped_early += result.stopped_early

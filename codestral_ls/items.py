@@ -23,7 +23,10 @@ _WORD_TAIL = re.compile(r"\w*$")
 _LABEL_CHARS = 48
 
 
-def inline_items(document: Document, completion: Completion) -> types.InlineCompletionList:
+def inline_items(
+    document: Document, completion: Completion, command: types.Command | None = None
+) -> types.InlineCompletionList:
+    """One ghost-text item; ``command`` is what the editor runs when the user accepts it."""
     cursor = completion.cursor
     line = document.line_text(cursor.line)
     rest_of_line = line[cursor.index :]
@@ -32,6 +35,7 @@ def inline_items(document: Document, completion: Completion) -> types.InlineComp
     item = types.InlineCompletionItem(
         insert_text=completion.text + rest_of_line,
         range=types.Range(start=start, end=end),
+        command=command,
     )
     return types.InlineCompletionList(items=[item])
 

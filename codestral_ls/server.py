@@ -26,6 +26,8 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
 from codestral_ls.config import Settings
+from codestral_ls.controls import Controls
+from codestral_ls.controls import register as register_controls
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
@@ -146,6 +148,7 @@ class CodestralProtocol(LanguageServerProtocol):
     ) -> Generator[Any, Any, None]:
         self._server.documents.close(params.text_document.uri)
         self._server.engine.document_closed(params.text_document.uri)
+        self._server.controls.switches.forget(params.text_document.uri)
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
     def _user_handler(self, method: str, params: object) -> Generator[Any, Any, None]:
@@ -170,6 +173,9 @@ class CodestralServer(LanguageServer):
         self.settings = Settings()
         self.endpoint: Endpoint = resolve_endpoint(self.settings, self.environ)
         self.engine = CompletionEngine(self.settings, self.endpoint, notify=self.warn_user)
+        self.controls = Controls(self)
+        self.engine.on_calls_changed = self.controls.refresh_status
+        self.engine.on_answer = self.controls.called
         self._told_setup_problem: str | None = None
         #: Ends the process with an exit code (``cli`` sets :func:`lifecycle.finish`); unset
         #: in-process, where pygls's own ``exit`` handling applies.
@@ -226,6 +232,7 @@ class CodestralServer(LanguageServer):
         logs.SCRUBBER.add(endpoint.api_key)
         self.settings, self.endpoint = settings, endpoint
         self.engine.configure(settings, endpoint)
+        self.controls.configure(settings.usage_stats)
         if problems:
             self.warn_user("codestral-ls settings: " + "; ".join(problems))
         self._report_endpoint()
@@ -238,6 +245,7 @@ class CodestralServer(LanguageServer):
         elif not problem:
             self._told_setup_problem = None
             log.info("endpoint %s, key from %s", self.endpoint.base_url, self.endpoint.key_source)
+        self.controls.refresh_status()
 
 
 def _supports_inline_completion(capabilities: types.ClientCapabilities) -> bool:
@@ -307,9 +315,11 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     def initialized(ls: CodestralServer, *_args: object) -> None:
         # The editor has its initialize answer; pay now for what start-up deferred.
         asyncio.get_running_loop().call_soon(ls.warm_up)
+        ls.controls.start()
 
     @server.feature(types.EXIT)
     def exit_(ls: CodestralServer, *_args: object) -> None:
+        ls.controls.close()
         if ls.exit_hook is not None:
             ls.exit_hook(lifecycle.exit_code(ls.protocol._shutdown))
 
@@ -334,12 +344,14 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         document = _document_at(ls, params.text_document.uri, params.position)
         if document is None:
             return None
+        if not ls.controls.allows(document.uri):
+            return types.InlineCompletionList(items=[])
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         cursor = document.cursor(params.position.line, params.position.character)
         completion = await ls.engine.complete(document, cursor, invoked=invoked)
         if completion is None:
             return types.InlineCompletionList(items=[])
-        return inline_items(document, completion)
+        return inline_items(document, completion, ls.controls.shown(document, completion))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(
@@ -347,7 +359,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     ) -> types.CompletionList | None:
         document = _document_at(ls, params.text_document.uri, params.position)
         empty = types.CompletionList(is_incomplete=True, items=[])
-        if document is None:
+        if document is None or not ls.controls.allows(document.uri):
             return empty
         cursor = document.cursor(params.position.line, params.position.character)
         completion = await ls.engine.complete(document, cursor)
@@ -362,6 +374,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: CodestralServer, *_args: object) -> None:
+        ls.controls.close()
         await ls.engine.aclose()
 
     @server.feature(STATS_REQUEST)
@@ -379,6 +392,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
             return None if document is None else document.text
 
     register_actions(server)
+    register_controls(server)
     return server
 
 

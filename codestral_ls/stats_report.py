@@ -107,14 +107,14 @@ def acceptance(counts: Counts) -> float | None:
     """Share of shown suggestions the user took (whole or in part)."""
     if not counts.shown:
         return None
-    return min(1.0, (counts.accepted + counts.accepted_partly) / counts.shown)
+    return min(1.0, counts.accepted / counts.shown)
 
 
 _COLUMNS = (
     "language",
     "shown",
     "accepted",
-    "partly",
+    "in part",
     "typed over",
     "rate",
     "calls",

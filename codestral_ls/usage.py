@@ -2,8 +2,10 @@
 
 The server counts, per hour and language, the suggestions it *showed* (each distinct
 suggestion once, however many keystrokes it stayed on screen), those the user *accepted*
-(whole, or a word or a line of it), those the user *typed over* (typed some of the suggested
-text by hand instead of accepting it), and the upstream calls and tokens they cost. The
+(whole, or a word or a line of it: ``accepted_partly`` says how many of them were first
+taken in part), those the user *typed over* (typed some of the suggested text by hand, which
+says the suggestion was right even when it was not accepted), and the upstream calls and
+tokens they cost. The acceptance rate is accepted / shown. The
 counts go to one small JSON-lines file on this machine (``usage.jsonl`` in
 ``$CODESTRAL_LS_STATE_DIR``, else ``$XDG_STATE_HOME/codestral-ls``, else
 ``~/.local/state/codestral-ls``) and nowhere else: nothing here talks to the network.
@@ -109,8 +111,8 @@ class UsageRecorder:
         self.path = path
         self._clock = clock
         self._pending: dict[tuple[str, str], Counts] = {}
-        #: suggestion id -> whether it was accepted or typed over already
-        self._seen: OrderedDict[str, bool] = OrderedDict()
+        #: suggestion id -> what was counted for it already ("typed", "accepted")
+        self._seen: OrderedDict[str, set[str]] = OrderedDict()
         self.totals = Counts()
 
     def _bucket(self, language: str) -> Counts:
@@ -128,19 +130,24 @@ class UsageRecorder:
     def shown(self, language: str, suggestion: str, *, typed_since: bool) -> None:
         """A suggestion reached the editor. ``typed_since``: it is the rest of a suggestion
         already shown, after the user typed some of it (typed-ahead, a joined call)."""
-        if suggestion not in self._seen:
-            self._remember(suggestion, False)
+        flags = self._seen.get(suggestion)
+        if flags is None:
+            self._remember(suggestion, set())
             self._count(language, shown=1)
-        elif typed_since and not self._seen[suggestion]:
-            self._seen[suggestion] = True
+        elif typed_since and not flags:
+            flags.add("typed")
             self._count(language, typed_over=1)
 
     def accepted(self, language: str, suggestion: str | None, *, partly: bool) -> None:
         """The editor ran an item's accept command (whole) or a partial accept (a word, a
-        line). A partial accept followed by more typing is not also "typed over"."""
+        line). Each suggestion counts once, at its first accept: further pieces of it, or
+        typing after a partial accept, are not counted again."""
+        flags = self._seen.get(suggestion) if suggestion is not None else None
+        if flags is not None and "accepted" in flags:
+            return
         if suggestion is not None:
-            self._remember(suggestion, True)
-        self._count(language, **({"accepted_partly": 1} if partly else {"accepted": 1}))
+            self._remember(suggestion, {"accepted"} | (flags or set()))
+        self._count(language, accepted=1, **({"accepted_partly": 1} if partly else {}))
 
     def call(self, language: str, prompt_tokens: int, completion_tokens: int) -> None:
         """One upstream call and the tokens it cost (the API's usage, or an estimate)."""
@@ -148,8 +155,8 @@ class UsageRecorder:
             language, calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
         )
 
-    def _remember(self, suggestion: str, typed_over_done: bool) -> None:
-        self._seen[suggestion] = typed_over_done
+    def _remember(self, suggestion: str, flags: set[str]) -> None:
+        self._seen[suggestion] = flags
         self._seen.move_to_end(suggestion)
         while len(self._seen) > _REMEMBERED:
             self._seen.popitem(last=False)

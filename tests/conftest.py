@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,6 +16,19 @@ from tests.fake_mistral import FakeMistral
 
 #: Engine-level tests ask at once: no debounce to wait out.
 NO_DEBOUNCE = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _usage_file_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers started by the tests (which inherit this environment) count their usage
+    statistics in a folder of the test run, never in the user's own file."""
+    old = os.environ.get("CODESTRAL_LS_STATE_DIR")
+    os.environ["CODESTRAL_LS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        del os.environ["CODESTRAL_LS_STATE_DIR"]
+    else:
+        os.environ["CODESTRAL_LS_STATE_DIR"] = old
 
 
 @pytest.fixture

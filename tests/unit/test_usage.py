@@ -26,15 +26,16 @@ def test_a_suggestion_typed_through_counts_once_as_shown_and_once_as_typed_over(
     assert (rec.totals.shown, rec.totals.typed_over) == (1, 1)
 
 
-def test_an_accepted_suggestion_is_not_also_typed_over(tmp_path):
+def test_a_suggestion_taken_in_pieces_counts_as_one_accept(tmp_path):
     rec = recorder(tmp_path, [NOON])
     sid = usage.suggestion_id("file:///a.py", 0, "x = ", "1")
     rec.shown("python", sid, typed_since=False)
     rec.accepted("python", sid, partly=True)
-    rec.shown("python", sid, typed_since=True)
+    rec.shown("python", sid, typed_since=True)  # the rest, served after the partial accept
+    rec.accepted("python", sid, partly=True)
     rec.accepted("python", sid, partly=False)
     totals = rec.totals
-    assert (totals.shown, totals.accepted_partly, totals.accepted, totals.typed_over) == (
+    assert (totals.shown, totals.accepted, totals.accepted_partly, totals.typed_over) == (
         1,
         1,
         1,
@@ -119,6 +120,7 @@ def test_report_prints_a_day_and_a_week_with_rates_and_cost(tmp_path, capsys):
         rec.shown("python", sid, typed_since=False)
     rec.accepted("python", "a", partly=False)
     rec.accepted("python", "b", partly=True)
+    rec.shown("python", "c", typed_since=True)
     rec.call("python", 1_000_000, 100_000)
     rec.flush()
     assert stats_report.run_stats(args(path), now=NOON + 60) == 0
@@ -126,7 +128,7 @@ def test_report_prints_a_day_and_a_week_with_rates_and_cost(tmp_path, capsys):
     day, week = out.split("Last 7 days:")
     assert "go" not in day and "go" in week
     python_row = next(line for line in day.splitlines() if line.startswith("python"))
-    expected = "python 4 1 1 0 50% 1 1,000,000 100,000 0.3900"
+    expected = "python 4 2 1 1 50% 1 1,000,000 100,000 0.3900"
     assert python_row.split() == expected.split()
 
 

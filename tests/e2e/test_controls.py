@@ -1,0 +1,111 @@
+"""The user's controls through LSP: toggle, status notifications, accept commands and the
+local usage statistics they feed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from codestral_ls import usage
+from tests.e2e.client import EditorSession, server_environment
+from tests.fake_mistral import FakeMistral, Hang
+
+A = "file:///work/project/a.py"
+B = "file:///work/project/b.py"
+
+
+async def execute(session: EditorSession, command: str, *arguments: Any) -> Any:
+    params = types.ExecuteCommandParams(command=command, arguments=list(arguments))
+    return await asyncio.wait_for(
+        session.request(types.WORKSPACE_EXECUTE_COMMAND, params).future, 10
+    )
+
+
+async def test_toggle_stops_upstream_calls_globally_and_per_file(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    fake.fim_responder = lambda body: "return 1"
+    session.open(A, "def f():\n    \n")
+    session.open(B, "def g():\n    \n")
+    commands = session.result.capabilities.execute_command_provider.commands
+    assert {"codestral.toggle", "codestral.accepted"} <= set(commands)
+
+    off = await execute(session, "codestral.toggle", {"action": "disable"})
+    assert off["state"] == "disabled"
+    assert (await session.inline(A, 1, 4, invoked=True)).items == ()
+    assert not (await session.complete(A, 1, 4)).items
+    assert fake.fim_requests == []
+
+    await execute(session, "codestral.toggle", {"action": "toggle"})
+    await execute(session, "codestral.toggle", {"action": "disable", "uri": A})
+    status = await execute(session, "codestral.toggle", {"action": "status", "uri": A})
+    assert status["state"] == "disabled" and "this file" in status["message"]
+    assert (await session.inline(A, 1, 4, invoked=True)).items == ()
+    assert fake.fim_requests == []
+    assert (await session.inline(B, 1, 4, invoked=True)).items[0].insert_text.startswith("return 1")
+    assert len(fake.fim_requests) == 1
+
+
+async def test_bad_toggle_arguments_are_an_error_not_a_crash(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    try:
+        await execute(session, "codestral.toggle", {"action": "explode"})
+    except Exception as error:  # pygls's client raises the JSON-RPC error
+        assert "unknown action" in str(error)
+    else:
+        raise AssertionError("an unknown action was accepted")
+    assert (await execute(session, "codestral.toggle", "status"))["state"] == "idle"
+
+
+async def test_status_notifications_follow_a_call(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    states: list[str] = []
+    changed = asyncio.Event()
+
+    @session.client.feature("codestral/status")
+    def on_status(params: Any) -> None:
+        states.append(params.state)
+        changed.set()
+
+    fake.script(Hang())
+    session.open(A, "def f():\n    \n")
+    pending = session.inline_request(A, 1, 4, invoked=True)
+    while "waiting" not in states:
+        changed.clear()
+        await asyncio.wait_for(changed.wait(), 10)
+    pending.cancel()
+    while states[-1] != "idle":
+        changed.clear()
+        await asyncio.wait_for(changed.wait(), 10)
+    assert states[-2:] == ["waiting", "idle"]
+
+
+async def test_accepting_counts_in_the_usage_file(fake: FakeMistral, tmp_path: Path) -> None:
+    fake.fim_responder = lambda body: "return 42"
+    env = server_environment(fake.base_url, CODESTRAL_LS_STATE_DIR=str(tmp_path))
+    session = await EditorSession.start("neovim", env)
+    try:
+        session.open(A, "def answer():\n    \n")
+        item = (await session.inline(A, 1, 4, invoked=True)).items[0]
+        assert item.command.command == "codestral.accepted"
+        session.type_text(A, 1, 4, "ret")  # typing through it: the same suggestion
+        again = (await session.inline(A, 1, 7, invoked=True)).items[0]
+        assert again.command.arguments == item.command.arguments
+        await execute(session, item.command.command, *item.command.arguments)
+    finally:
+        await session.stop()
+    counts = usage.read(tmp_path / "usage.jsonl")
+    total = usage.Counts()
+    for value in counts.values():
+        total.add(value)
+    assert (total.shown, total.typed_over, total.accepted, total.calls) == (1, 1, 1, 1)
+    assert total.prompt_tokens > 0 and total.completion_tokens > 0
+    assert {language for _hour, language in counts} == {"python"}
+    line = json.loads((tmp_path / "usage.jsonl").read_text().splitlines()[0])
+    assert "return" not in json.dumps(line)  # counts only: no code, no names
