@@ -58,8 +58,9 @@ class Settings:
     )
     self_hosted_api_key: str | None = setting(
         None,
-        "Key for a self-hosted endpoint (any host other than Mistral's or loopback). Mistral keys "
-        "are never sent to such hosts.",
+        "Key for a gateway or self-hosted server (any host but Mistral's); or "
+        "`CODESTRAL_SELF_HOSTED_API_KEY`. Your Mistral key goes to an `apiBase` set here only on "
+        "Mistral's hosts, loopback and `CODESTRAL_ALLOWED_HOSTS`.",
         secret=True,
     )
     # -- the FIM request ---------------------------------------------------------------------

@@ -415,7 +415,7 @@ class CompletionEngine:
                 raise
             self.stats.failures += 1
             log.warning("completion failed: %s (%s)", error, error.kind.value)
-            self.health.record_failure(error, self.endpoint.base_url)
+            self.health.record_failure(error, self.endpoint)
             raise
         finally:
             self.calls_running -= 1

@@ -17,11 +17,15 @@ connections is one outage, told once.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 
+from codestral_ls.endpoint import Endpoint, key_advice
 from codestral_ls.mistral_api import ApiError, ErrorKind
+
+log = logging.getLogger(__name__)
 
 #: First pause and cap, in seconds, per kind of failure.
 _BACKOFF: dict[ErrorKind, tuple[float, float]] = {
@@ -49,19 +53,20 @@ _TRANSIENT = frozenset(
 )
 
 
-def explain(error: ApiError, base_url: str, *, action: str | None = None) -> str:
+def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -> str:
     """What happened and what to do, for a ``window/showMessage``.
 
     Completions retry by themselves, so their messages say so; a code action (``action``,
     its title) does not, so its message says to run it again instead.
     """
     reason = str(error)
+    base_url = endpoint.base_url
     again = f"Run {action} again" if action else ""
     if error.kind is ErrorKind.AUTH:
-        return (
-            f"Codestral rejected the API key ({reason}). Check CODESTRAL_API_KEY (keys for "
-            "codestral.mistral.ai and api.mistral.ai are different) and restart the server."
-        )
+        # A key kept back is not a key rejected: say which, and how to fix that one.
+        short, detail = key_advice(endpoint)
+        log.warning("%s (%s)", detail, reason)
+        return f"{short}."
     if error.kind is ErrorKind.RATE_LIMITED:
         retry = f"{again} in a moment" if action else "Completions pause and resume by themselves"
         return (
@@ -76,6 +81,9 @@ def explain(error: ApiError, base_url: str, *, action: str | None = None) -> str
         )
         return f"The Codestral API is failing ({reason}). Nothing to do on your side: {retry}"
     if error.kind is ErrorKind.NOT_FOUND:
+        if error.missing_route:
+            log.warning("%s", reason)
+            return f"No {error.missing_route} route at {endpoint.host} (chat works): see the log."
         return f"No Codestral API at {base_url} ({reason}): check the apiBase and model settings."
     if error.kind is ErrorKind.INVALID:
         return f"Codestral refused the request ({reason}): check the model and settings."
@@ -156,7 +164,7 @@ class UpstreamHealth:
         self._probe_until = 0.0
         self._told.clear()
 
-    def record_failure(self, error: ApiError, base_url: str) -> None:
+    def record_failure(self, error: ApiError, endpoint: Endpoint) -> None:
         """Pause as the failure warrants, and tell the user unless already told."""
         first, cap = _BACKOFF.get(error.kind, (1.0, 60.0))
         if first > 0:
@@ -174,4 +182,4 @@ class UpstreamHealth:
         group = remedy_group(error.kind)
         if group not in self._told:
             self._told.add(group)
-            self._notify(explain(error, base_url))
+            self._notify(explain(error, endpoint))

@@ -58,11 +58,14 @@ class ApiError(Exception):
         *,
         status: int | None = None,
         retry_after: float | None = None,
+        missing_route: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        #: The API route this endpoint lacks (``/fim/completions`` on a chat-only gateway).
+        self.missing_route = missing_route
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ class MistralClient:
     ) -> None:
         self.endpoint = endpoint
         self.timeouts = timeouts or Timeouts()
+        #: Whether chat answered here, once a FIM 404 made it worth asking (None: not asked).
+        self._chat_probe: bool | None = None
         headers = {
             "Accept": "application/json, text/event-stream",
             "User-Agent": f"codestral-ls/{__version__}",
@@ -185,8 +190,42 @@ class MistralClient:
             result = await asyncio.wait_for(call, timeout=deadline)
         except asyncio.TimeoutError:
             raise ApiError(ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s") from None
+        except ApiError as error:
+            if error.status == 404 and await self._chat_works(request.model):
+                raise self._no_fim_route(error) from None
+            raise
         result.elapsed = time.monotonic() - started
         return result
+
+    async def _chat_works(self, model: str) -> bool:
+        """Whether ``chat/completions`` answers here (a one-token request, asked once per
+        client): a gateway that serves chat but not FIM (LiteLLM's OpenAI routes) answers
+        FIM with a 404 that, alone, reads like a wrong base URL."""
+        if self._chat_probe is None:
+            body = {
+                "model": model,
+                "messages": [{"role": "user", "content": "ping"}],
+                "max_tokens": 1,
+                "stream": False,
+            }
+            try:
+                with _translate_transport_errors():
+                    response = await self._http.post("chat/completions", json=body)
+                self._chat_probe = response.status_code == 200
+            except ApiError:
+                return False  # unknown, not "no": ask again next time
+        return self._chat_probe
+
+    def _no_fim_route(self, error: ApiError) -> ApiError:
+        base = self.endpoint.base_url
+        root = base.removesuffix("/v1")
+        message = (
+            f"{base}/fim/completions answers 404 while {base}/chat/completions works: this "
+            "gateway serves chat but has no FIM route, which completions need. With LiteLLM, "
+            f"use its Mistral pass-through ({root}/mistral/v1) as apiBase, or serve "
+            "/v1/fim/completions from its config (README, 'Teams and gateways')"
+        )
+        return ApiError(ErrorKind.NOT_FOUND, message, status=404, missing_route="/fim/completions")
 
     async def _fim_json(self, request: FimRequest) -> FimResult:
         with _translate_transport_errors():
@@ -419,24 +458,50 @@ def _http_error(status: int, headers: httpx.Headers, body: str) -> ApiError:
     return ApiError(kind, message, status=status, retry_after=retry_after)
 
 
+#: Where error bodies keep their reason, most telling first (Mistral, OpenAI/LiteLLM, others).
+_REASON_KEYS = ("message", "error", "detail", "msg", "error_description", "errors", "reason")
+_DETAIL_CHARS = 200
+
+
 def _error_detail(body: str) -> str:
-    """A short human-readable reason from Mistral's several error shapes."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body.strip()[:200]
-    if isinstance(payload, dict):
-        for key in ("message", "detail"):
-            value = payload.get(key)
-            if isinstance(value, dict):
-                value = value.get("detail", value)
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                first = value[0]
-                location = ".".join(str(part) for part in first.get("loc", []))
-                return f"{first.get('msg', 'invalid request')} ({location})"
-            if isinstance(value, str):
-                return value[:200]
-    return str(payload)[:200]
+    """One readable sentence from an error body of any shape, nested or not.
+
+    Mistral sends ``{"message": ...}`` or ``{"detail": [{"loc", "msg"}]}``; gateways wrap
+    those as ``{"error": {"message": ...}}``, sometimes with the upstream's JSON as a string
+    inside; what has no recognisable reason is shown as compact JSON, never as Python text.
+    """
+    return _one_line(_reason(body.strip(), depth=0))
+
+
+def _reason(value: Any, depth: int) -> str:
+    if depth > 6:
+        return ""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("{", "[", '"'):
+            with contextlib.suppress(ValueError):
+                return _reason(json.loads(text), depth + 1) or text
+        return text
+    if isinstance(value, dict):
+        if "msg" in value and "loc" in value:  # a validation error (FastAPI/Mistral 422)
+            location = ".".join(str(part) for part in value.get("loc") or [])
+            return f"{_reason(value['msg'], depth + 1)} ({location})" if location else ""
+        for key in _REASON_KEYS:
+            reason = _reason(value.get(key), depth + 1) if key in value else ""
+            if reason:
+                return reason
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+    if isinstance(value, list):
+        reasons = [r for r in (_reason(item, depth + 1) for item in value[:3]) if r]
+        return "; ".join(reasons)
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -460,29 +525,49 @@ def _parse_json(text: str) -> dict[str, Any]:
     return payload
 
 
-def _first_choice(payload: dict[str, Any]) -> dict[str, Any]:
+def _first_choice(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The first choice, ``None`` for ``"choices": []`` (a usage-only or keep-alive chunk)."""
     choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+    if isinstance(choices, list) and not choices:
+        return None
+    if not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise ApiError(ErrorKind.BAD_RESPONSE, "the API answer has no choices")
     return choices[0]
 
 
-def _message_content(payload: dict[str, Any]) -> tuple[str, str | None]:
-    choice = _first_choice(payload)
-    message = choice.get("message") or {}
-    content = message.get("content") if isinstance(message, dict) else None
+def _text_of(choice: dict[str, Any], field_name: str) -> str:
+    """The text of a choice, in any of the shapes gateways use.
+
+    ``message``/``delta`` ``.content`` (chat and Mistral's FIM), ``text`` (OpenAI-style
+    completions, as LiteLLM's ``text-completion-codestral`` answers), and ``content`` as a list
+    of ``{"type": "text", "text": ...}`` parts.
+    """
+    part = choice.get(field_name)
+    content = part.get("content") if isinstance(part, dict) else None
     if content is None:
-        content = choice.get("text", "")  # older completion-style shape
+        content = choice.get("text")
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        pieces = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if all(isinstance(p, str) for p in pieces):
+            return "".join(pieces)  # type: ignore[arg-type]
     if not isinstance(content, str):
         raise ApiError(ErrorKind.BAD_RESPONSE, "the API answer has no text content")
-    return content, choice.get("finish_reason")
+    return content
+
+
+def _message_content(payload: dict[str, Any]) -> tuple[str, str | None]:
+    choice = _first_choice(payload)
+    if choice is None:
+        raise ApiError(ErrorKind.BAD_RESPONSE, "the API answer has no choices")
+    return _text_of(choice, "message"), choice.get("finish_reason")
 
 
 def _delta(chunk: dict[str, Any]) -> tuple[str, str | None, dict[str, Any] | None]:
-    choice = _first_choice(chunk)
-    delta = choice.get("delta") or {}
-    content = delta.get("content") if isinstance(delta, dict) else None
-    if content is not None and not isinstance(content, str):
-        raise ApiError(ErrorKind.BAD_RESPONSE, "a stream event has non-text content")
     usage = chunk.get("usage")
-    return content or "", choice.get("finish_reason"), usage if isinstance(usage, dict) else None
+    usage = usage if isinstance(usage, dict) else None
+    choice = _first_choice(chunk)
+    if choice is None:
+        return "", None, usage  # skipped: it carries no text (at most the usage)
+    return _text_of(choice, "delta"), choice.get("finish_reason"), usage

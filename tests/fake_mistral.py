@@ -572,7 +572,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, record: RecordedRequest) -> None:
         path = urlsplit(record.path).path.rstrip("/")
-        if path in (FIM_PATH, CHAT_PATH):
+        prefix = self.fake.prefix
+        path = path[len(prefix) :] if path.startswith(prefix + "/") else "/" if prefix else path
+        if path == FIM_PATH and not self.fake.fim_route:
+            self._pause(self.fake.latency)
+            self._send_template(404)  # a chat-only gateway (LiteLLM's OpenAI routes)
+        elif path in (FIM_PATH, CHAT_PATH):
             if self.command != "POST":
                 self._pause(self.fake.latency)
                 self._send_template(405, {"Allow": "POST"})
@@ -918,8 +923,15 @@ class FakeMistral:
         token_delay: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        prefix: str = "",
+        fim_route: bool = True,
     ) -> None:
         self.api_key = api_key
+        #: A gateway's path before ``/v1`` (``/mistral/eu`` for Langdock): requests outside it
+        #: get a 404, and ``base_url`` includes it.
+        self.prefix = prefix.rstrip("/")
+        #: False: ``/v1/fim/completions`` answers 404, as on a gateway that serves chat only.
+        self.fim_route = fim_route
         self.latency = latency
         self.token_delay = token_delay
         self.fim_responder: Responder = default_fim_responder
@@ -969,7 +981,7 @@ class FakeMistral:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``, the value a client uses as its API base."""
-        return f"http://{self._server.server_address[0]}:{self.port}/v1"
+        return f"http://{self._server.server_address[0]}:{self.port}{self.prefix}/v1"
 
     # ---- scripting
 
@@ -1087,7 +1099,7 @@ class FakeMistral:
             return [
                 r
                 for r in self._requests
-                if r.method == "POST" and urlsplit(r.path).path.rstrip("/") == path
+                if r.method == "POST" and urlsplit(r.path).path.rstrip("/") == self.prefix + path
             ]
 
     def _record(self, method: str, path: str, headers: Any, raw: bytes) -> RecordedRequest:
@@ -1164,6 +1176,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-auth", action="store_true", help="accept any or no key")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--token-delay", type=float, default=0.0)
+    parser.add_argument("--prefix", default="", help="a gateway's path before /v1")
+    parser.add_argument("--no-fim", action="store_true", help="no FIM route (chat-only gateway)")
     return parser.parse_args(argv)
 
 
@@ -1176,6 +1190,8 @@ def main(argv: list[str] | None = None) -> int:
         token_delay=args.token_delay,
         host=args.host,
         port=args.port,
+        prefix=args.prefix,
+        fim_route=not args.no_fim,
     )
     if args.answer is not None:
         answer: str = args.answer

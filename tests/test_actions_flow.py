@@ -330,7 +330,7 @@ async def test_versioned_edits_name_the_version_they_were_made_for(
 @pytest.mark.parametrize(
     ("behaviour", "words"),
     [
-        (Error(401), "rejected the API key"),
+        (Error(401), "rejected the key from CODESTRAL_API_KEY"),
         (Error(429, headers={"Retry-After": "3"}), "rate-limiting"),
         (Error(500), "failing"),
         (Error(503), "failing"),

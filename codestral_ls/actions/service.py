@@ -200,8 +200,8 @@ class ActionService:
         except ApiError as error:
             progress.end("failed")
             log.warning("%s failed: %s (%s)", spec.id, error, error.kind.value)
-            base_url = self.server.endpoint.base_url
-            self._tell(f"{spec.title} failed. {explain(error, base_url, action=spec.title)}")
+            advice = explain(error, self.server.endpoint, action=spec.title)
+            self._tell(f"{spec.title} failed. {advice}")
             return None
         except ActionCancelled:
             progress.end("cancelled")

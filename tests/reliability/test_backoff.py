@@ -6,8 +6,11 @@ import itertools
 
 import pytest
 
+from codestral_ls.endpoint import Endpoint
 from codestral_ls.health import UpstreamHealth
 from codestral_ls.mistral_api import ApiError, ErrorKind
+
+ENDPOINT = Endpoint("https://codestral.mistral.ai/v1", "key", "CODESTRAL_API_KEY")
 
 
 class Clock:
@@ -28,7 +31,7 @@ def outage(
     while clock.now - start < seconds:
         if health.allows():
             calls.append(clock.now - start)
-            health.record_failure(error, "https://codestral.mistral.ai/v1")
+            health.record_failure(error, ENDPOINT)
         clock.now += every
     return calls, told
 
@@ -53,20 +56,20 @@ def test_retry_after_is_honoured_exactly() -> None:
 def test_network_and_timeout_faults_are_one_outage_for_the_user() -> None:
     told: list[str] = []
     health = UpstreamHealth(told.append, clock=Clock())
-    health.record_failure(ApiError(ErrorKind.TIMEOUT, "timed out connecting"), "u")
-    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    health.record_failure(ApiError(ErrorKind.TIMEOUT, "timed out connecting"), ENDPOINT)
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), ENDPOINT)
     assert len(told) == 1
     health.record_success()
-    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), ENDPOINT)
     assert len(told) == 1, "one blip is only logged"
-    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), "u")
+    health.record_failure(ApiError(ErrorKind.NETWORK, "refused"), ENDPOINT)
     assert len(told) == 2, "a new outage is told again"
 
 
 def test_after_the_pause_one_request_probes_and_a_lost_probe_expires() -> None:
     clock = Clock()
     health = UpstreamHealth(lambda _m: None, clock=clock, jitter=lambda: 1.0, probe_lease=5.0)
-    health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), "u")
+    health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), ENDPOINT)
     assert not health.allows()
     clock.now += 1.0
     assert health.allows(), "the probe"
@@ -80,11 +83,11 @@ def test_after_the_pause_one_request_probes_and_a_lost_probe_expires() -> None:
 def test_a_day_long_outage_does_not_overflow() -> None:
     health = UpstreamHealth(lambda _m: None, clock=Clock())
     for _ in range(5000):
-        health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), "u")
+        health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 500"), ENDPOINT)
     assert 0 < health.pause_remaining() <= 60.0
 
 
 def test_invalid_requests_do_not_pause() -> None:
     health = UpstreamHealth(lambda _m: None, clock=Clock())
-    health.record_failure(ApiError(ErrorKind.INVALID, "HTTP 422"), "u")
+    health.record_failure(ApiError(ErrorKind.INVALID, "HTTP 422"), ENDPOINT)
     assert health.allows()
