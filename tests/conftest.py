@@ -13,6 +13,7 @@ from codestral_ls.config import Settings
 from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from tests.fake_mistral import FakeMistral
+from tests.tools import under_ci
 
 #: Engine-level tests ask at once: no debounce to wait out.
 NO_DEBOUNCE = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0)
@@ -29,6 +30,27 @@ def _usage_file_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) 
         del os.environ["CODESTRAL_LS_STATE_DIR"]
     else:
         os.environ["CODESTRAL_LS_STATE_DIR"] = old
+
+
+def _fail_skips_under_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Under ``CI=true`` a skip is a failure: CI installs every editor and tool, so a test
+    that skips there hides a broken install step or a missing feature."""
+    if under_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which counts as a failure: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    _fail_skips_under_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    _fail_skips_under_ci(outcome.get_result())
 
 
 @pytest.fixture

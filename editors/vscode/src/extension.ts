@@ -109,7 +109,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } catch (error) {
     void vscode.window.showErrorMessage(
       `Codestral: could not start the server (${String(error)}). ` +
-        'Install it with "pip install codestral-ls" or set codestral.serverPath.',
+        'Install it from a clone of the codestral-ls repository ("pipx install ." or ' +
+        '"uv tool install ." there), or set codestral.serverPath to its full path.',
     );
   }
 }

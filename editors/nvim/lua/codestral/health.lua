@@ -30,7 +30,7 @@ function M.check()
   local binary = opts.cmd[1]
   local path = vim.fn.exepath(binary)
   if path == '' then
-    health.error(('%s not found on PATH'):format(binary), { 'pip install codestral-ls (or pipx/uv tool install)', 'or set cmd = { "/path/to/codestral-ls" } in setup()' })
+    health.error(('%s not found on PATH'):format(binary), { 'pipx install . (or uv tool install .) in a clone of codestral-ls', 'or set cmd = { "/path/to/codestral-ls" } in setup()' })
   else
     local out = vim.fn.system({ path, '--version' })
     if vim.v.shell_error == 0 then
