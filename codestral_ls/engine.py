@@ -17,7 +17,6 @@ decides *what* is completed lives here and in the modules above, testable withou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -30,13 +29,7 @@ from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.health import UpstreamHealth
-from codestral_ls.mistral_api import (
-    ApiError,
-    FimRequest,
-    MistralClient,
-    Timeouts,
-    preload_network_backend,
-)
+from codestral_ls.mistral_api import ApiError, FimRequest
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
 from codestral_ls.prompt import FimContext, build_context
 from codestral_ls.scheduling import (
@@ -46,6 +39,7 @@ from codestral_ls.scheduling import (
     Superseded,
     context_factor,
 )
+from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +99,12 @@ class EngineStats:
 
 
 class CompletionEngine:
-    """Owns the client, cache and scheduling for one server (one endpoint at a time)."""
+    """Owns the cache and scheduling of completions; calls go through ``upstream``."""
 
     def __init__(
         self,
         settings: Settings,
-        endpoint: Endpoint,
+        upstream: Upstream,
         *,
         notify: Callable[[str], None] = lambda _message: None,
         clock: Callable[[], float] = time.monotonic,
@@ -123,9 +117,8 @@ class CompletionEngine:
         self._calls: SharedCalls[str] = SharedCalls(keep=self._typed_ahead_of)
         self._in_flight: dict[str, _InFlight] = {}
         self._edits: dict[str, int] = {}
-        self._client: MistralClient | None = None
+        self.upstream = upstream
         self.settings = settings
-        self.endpoint = endpoint
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock=clock)
         self._masker = privacy.PromptMasker()
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
@@ -138,17 +131,14 @@ class CompletionEngine:
         self.on_calls_changed: Callable[[], None] = lambda: None
         self.on_answer: Callable[[str, str, str, dict[str, Any]], None] = lambda *_: None
 
-    def configure(self, settings: Settings, endpoint: Endpoint) -> None:
-        """Apply new settings; the HTTP client and cache are rebuilt only if theirs changed."""
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.upstream.endpoint
+
+    def configure(self, settings: Settings, *, endpoint_changed: bool = False) -> None:
+        """Apply new settings (the server has given ``upstream`` its own first); the cache
+        is rebuilt only if its settings or the endpoint changed."""
         old = self.settings
-        endpoint_changed = endpoint != self.endpoint
-        timeouts_changed = (settings.completion_timeout_ms, settings.connect_timeout_ms) != (
-            old.completion_timeout_ms,
-            old.connect_timeout_ms,
-        )
-        if (endpoint_changed or timeouts_changed) and self._client is not None:
-            _close_later(self._client)
-            self._client = None
         if endpoint_changed or (settings.cache_size, settings.cache_ttl_seconds) != (
             old.cache_size,
             old.cache_ttl_seconds,
@@ -156,10 +146,9 @@ class CompletionEngine:
             self.cache = CompletionCache(
                 settings.cache_size, settings.cache_ttl_seconds, clock=self._clock
             )
-        if endpoint_changed and endpoint.usable:
+        if endpoint_changed and self.endpoint.usable:
             self.health.record_success()  # a new endpoint deserves a fresh start
         self.settings = settings
-        self.endpoint = endpoint
         self._apply_debounce(settings)
 
     def _apply_debounce(self, settings: Settings) -> None:
@@ -168,29 +157,9 @@ class CompletionEngine:
         self.rhythm.maximum = max(settings.debounce_min_ms, settings.debounce_max_ms) / 1000
         self.rhythm.adaptive = settings.adaptive_debounce
 
-    @property
-    def client(self) -> MistralClient:
-        if self._client is None:
-            self._client = MistralClient(self.endpoint, timeouts=self._timeouts())
-        return self._client
-
-    def _timeouts(self) -> Timeouts:
-        total = self.settings.completion_timeout_ms / 1000
-        connect = min(self.settings.connect_timeout_ms / 1000, total)
-        return Timeouts(connect=connect, read=total, total=total)
-
-    def warm_up(self) -> None:
-        """Build the HTTP client (its TLS context) and import its network backend now, not
-        during the first completion."""
-        if self.endpoint.usable:
-            _ = self.client
-            preload_network_backend()
-
     async def aclose(self) -> None:
+        """Cancel the calls still running (the server closes ``upstream`` itself)."""
         await self._calls.aclose()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     # -- document events -------------------------------------------------------------------
 
@@ -396,7 +365,7 @@ class CompletionEngine:
         typed-ahead reuse (paid for, so worth keeping even if nobody shows it) and returned."""
         max_lines = self.settings.max_lines
         self.stats.upstream_calls += 1
-        client = self.client
+        client = self.upstream.client
         self.calls_running += 1
         self.on_calls_changed()
         try:
@@ -409,7 +378,7 @@ class CompletionEngine:
             self.health.release_probe()
             raise
         except ApiError as error:
-            if client is not self._client:
+            if not self.upstream.is_current(client):
                 # Settings changed during the call and closed its client: not an outage.
                 log.info("completion dropped: the settings changed while it ran")
                 raise
@@ -439,15 +408,3 @@ class CompletionEngine:
         self.cache.put(key, text)
         self._typed_ahead.remember(uri, context.prompt, context.suffix, text)
         return text
-
-
-#: Closing clients, held until done (the event loop keeps only weak references to tasks).
-_closing: set[asyncio.Task[None]] = set()
-
-
-def _close_later(client: MistralClient) -> None:
-    """Close a replaced client without blocking the settings change on it."""
-    with contextlib.suppress(RuntimeError):  # no loop: nothing is open either
-        task = asyncio.get_running_loop().create_task(client.aclose())
-        _closing.add(task)
-        task.add_done_callback(_closing.discard)

@@ -156,12 +156,7 @@ class MistralClient:
         self._http = httpx.AsyncClient(
             base_url=endpoint.base_url + "/",
             headers=headers,
-            timeout=httpx.Timeout(
-                connect=self.timeouts.connect,
-                read=self.timeouts.read,
-                write=self.timeouts.read,
-                pool=self.timeouts.connect,
-            ),
+            timeout=_http_timeout(self.timeouts),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             follow_redirects=False,
             transport=transport,

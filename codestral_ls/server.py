@@ -32,6 +32,7 @@ from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.items import completion_items, inline_items
+from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +172,9 @@ class CodestralServer(LanguageServer):
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.documents = DocumentStore()
         self.settings = Settings()
-        self.endpoint: Endpoint = resolve_endpoint(self.settings, self.environ)
-        self.engine = CompletionEngine(self.settings, self.endpoint, notify=self.warn_user)
+        #: The HTTP client and its deadlines, shared by completions and code actions.
+        self.upstream = Upstream(self.settings, resolve_endpoint(self.settings, self.environ))
+        self.engine = CompletionEngine(self.settings, self.upstream, notify=self.warn_user)
         self.controls = Controls(self)
         self.engine.on_calls_changed = self.controls.refresh_status
         self.engine.on_answer = self.controls.called
@@ -182,6 +184,11 @@ class CodestralServer(LanguageServer):
         self.exit_hook: Callable[[int], None] | None = None
         self._parent_watch: asyncio.Task[None] | None = None
 
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint in use (``upstream`` holds it)."""
+        return self.upstream.endpoint
+
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Unreadable input is the client's bug: log it, don't pop a message up per frame."""
         log.warning("protocol error (%s): %s", getattr(source, "__name__", source), error)
@@ -189,11 +196,16 @@ class CodestralServer(LanguageServer):
     async def leave(self, code: int) -> None:
         """End the process (the editor is gone): close HTTP connections, then exit."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.engine.aclose(), 2)
+            await asyncio.wait_for(self.close_calls(), 2)
         if self.exit_hook is not None:
             self.exit_hook(code)
         else:
             self.shutdown()
+
+    async def close_calls(self) -> None:
+        """Cancel the running completions, then close the HTTP connections."""
+        await self.engine.aclose()
+        await self.upstream.aclose()
 
     # -- talking to the user ---------------------------------------------------------------
 
@@ -209,7 +221,7 @@ class CodestralServer(LanguageServer):
         """Import and build what start-up left out (the code-action modules, the HTTP client
         and its TLS context: 100+ ms together), so the first completion does not wait."""
         importlib.import_module("codestral_ls.actions.service")
-        self.engine.warm_up()
+        self.upstream.warm_up()
         for message in _TYPICAL_MESSAGES:  # cattrs builds a reader per type on first use
             self.protocol.structure_message(message)
 
@@ -230,8 +242,9 @@ class CodestralServer(LanguageServer):
         logs.SCRUBBER.add(settings.self_hosted_api_key)
         endpoint = resolve_endpoint(settings, self.environ)
         logs.SCRUBBER.add(endpoint.api_key)
-        self.settings, self.endpoint = settings, endpoint
-        self.engine.configure(settings, endpoint)
+        self.settings = settings
+        endpoint_changed = self.upstream.configure(settings, endpoint)
+        self.engine.configure(settings, endpoint_changed=endpoint_changed)
         self.controls.configure(settings.usage_stats)
         if problems:
             self.warn_user("codestral-ls settings: " + "; ".join(problems))
@@ -375,7 +388,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: CodestralServer, *_args: object) -> None:
         ls.controls.close()
-        await ls.engine.aclose()
+        await ls.close_calls()
 
     @server.feature(STATS_REQUEST)
     def stats(ls: CodestralServer, *_args: object) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from codestral_ls.config import Settings
 from codestral_ls.documents import Document, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
+from codestral_ls.upstream import Upstream
 
 _LANGUAGES = {
     ".py": "python",
@@ -80,10 +81,12 @@ async def _complete(
     args: argparse.Namespace,
     messages: list[str],
 ) -> str | None:
-    engine = CompletionEngine(settings, endpoint, notify=messages.append)
+    upstream = Upstream(settings, endpoint)
+    engine = CompletionEngine(settings, upstream, notify=messages.append)
     try:
         cursor = document.cursor(args.line - 1, args.column - 1)
         completion = await engine.complete(document, cursor, invoked=True)
         return None if completion is None else completion.text
     finally:
         await engine.aclose()
+        await upstream.aclose()

@@ -12,6 +12,7 @@ import pytest_asyncio
 from codestral_ls.config import Settings
 from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
+from codestral_ls.upstream import Upstream
 from tests.fake_mistral import FakeMistral
 from tests.tools import under_ci
 
@@ -69,7 +70,8 @@ def engine_for(
     fake: FakeMistral, settings: Settings = NO_DEBOUNCE, **options: Any
 ) -> CompletionEngine:
     """A completion engine on ``fake`` (``options``: the engine's, e.g. ``notify``)."""
-    return CompletionEngine(settings, resolve_endpoint(settings, fake_environ(fake)), **options)
+    upstream = Upstream(settings, resolve_endpoint(settings, fake_environ(fake)))
+    return CompletionEngine(settings, upstream, **options)
 
 
 @pytest_asyncio.fixture
@@ -78,3 +80,4 @@ async def engine(fake: FakeMistral) -> AsyncIterator[CompletionEngine]:
     started = engine_for(fake)
     yield started
     await started.aclose()
+    await started.upstream.aclose()

@@ -36,7 +36,7 @@ from codestral_ls.actions.run import ActionCancelled, WorkProgress, collect_answ
 from codestral_ls.actions.target import Target, find_target
 from codestral_ls.documents import Document
 from codestral_ls.health import explain
-from codestral_ls.mistral_api import ApiError, Timeouts
+from codestral_ls.mistral_api import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -331,19 +331,12 @@ class ActionService:
         return edits.workspace_edit(changes, versioned=features.document_changes)
 
     async def _ask(self, messages: list[dict[str, str]], progress: WorkProgress) -> str:
-        settings = self.server.settings
-        seconds = settings.chat_timeout_ms / 1000
-        connect = min(settings.connect_timeout_ms / 1000, seconds)
-        chunks = self.server.engine.client.chat_stream(
-            messages,
-            model=settings.chat_model,
-            max_tokens=settings.chat_max_tokens,
-            temperature=settings.chat_temperature,
-            timeouts=Timeouts(connect=connect, read=seconds, total=seconds),
-            stream=settings.stream,
-        )
+        upstream = self.server.upstream
         return await collect_answer(
-            chunks, deadline=seconds, cancelled=progress.cancelled, on_progress=progress.received
+            upstream.chat_stream(messages),
+            deadline=upstream.chat_timeouts().total,
+            cancelled=progress.cancelled,
+            on_progress=progress.received,
         )
 
     def _tell(self, message: str) -> None:

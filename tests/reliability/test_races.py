@@ -158,9 +158,11 @@ async def test_changing_settings_during_a_call_is_not_an_outage(fake: FakeMistra
         assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
         changed = dataclasses.replace(NO_DEBOUNCE, completion_timeout_ms=6000)
         # Closes the client the running call is using.
-        engine.configure(changed, resolve_endpoint(changed, fake_environ(fake)))
+        engine.upstream.configure(changed, resolve_endpoint(changed, fake_environ(fake)))
+        engine.configure(changed)
         assert await running is None
         assert engine.stats.failures == 0 and engine.health.failures == 0 and told == []
         assert engine.health.allows()
     finally:
         await engine.aclose()
+        await engine.upstream.aclose()

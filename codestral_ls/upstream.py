@@ -1,0 +1,106 @@
+"""The one owner of the connection to the API: the HTTP client, its life and its deadlines.
+
+Completions (``engine.py``) and code actions (``actions/service.py``) talk to the same
+endpoint through the same pooled client, so a chat answer and the next completion share the
+kept-alive connection. The server creates one :class:`Upstream`, hands it to both, and calls
+:meth:`Upstream.configure` when the settings change; only that rebuilds the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from codestral_ls.config import Settings
+from codestral_ls.endpoint import Endpoint
+from codestral_ls.mistral_api import MistralClient, Timeouts, preload_network_backend
+
+
+def timeouts(total_ms: int, connect_ms: int) -> Timeouts:
+    """Deadlines for a call of at most ``total_ms``: connecting never gets longer than that."""
+    total = total_ms / 1000
+    return Timeouts(connect=min(connect_ms / 1000, total), read=total, total=total)
+
+
+class Upstream:
+    """The HTTP client for the configured endpoint, rebuilt only when the endpoint or the
+    completion deadlines change (a rebuilt client means new TCP and TLS handshakes)."""
+
+    def __init__(self, settings: Settings, endpoint: Endpoint) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self._client: MistralClient | None = None
+
+    def configure(self, settings: Settings, endpoint: Endpoint) -> bool:
+        """Apply new settings; returns whether the endpoint changed.
+
+        A client replaced here is closed in the background: a call still running on it
+        fails, and :meth:`is_current` tells its caller that was the settings, not an outage.
+        """
+        old = self.settings
+        endpoint_changed = endpoint != self.endpoint
+        new_deadlines = settings.completion_timeout_ms, settings.connect_timeout_ms
+        old_deadlines = old.completion_timeout_ms, old.connect_timeout_ms
+        if (endpoint_changed or new_deadlines != old_deadlines) and self._client is not None:
+            _close_later(self._client)
+            self._client = None
+        self.settings = settings
+        self.endpoint = endpoint
+        return endpoint_changed
+
+    @property
+    def client(self) -> MistralClient:
+        """The client, built on first use (its TLS context costs tens of milliseconds)."""
+        if self._client is None:
+            self._client = MistralClient(self.endpoint, timeouts=self.completion_timeouts())
+        return self._client
+
+    def is_current(self, client: MistralClient) -> bool:
+        """Whether ``client`` is still the one in use (else the settings replaced it)."""
+        return client is self._client
+
+    def completion_timeouts(self) -> Timeouts:
+        s = self.settings
+        return timeouts(s.completion_timeout_ms, s.connect_timeout_ms)
+
+    def chat_timeouts(self) -> Timeouts:
+        """A chat answer may take far longer to start and to finish than a completion."""
+        s = self.settings
+        return timeouts(s.chat_timeout_ms, s.connect_timeout_ms)
+
+    def chat_stream(self, messages: Sequence[dict[str, str]]) -> AsyncIterator[str]:
+        """The chat answer's text deltas, with the chat settings (model, tokens, deadlines)."""
+        s = self.settings
+        return self.client.chat_stream(
+            messages,
+            model=s.chat_model,
+            max_tokens=s.chat_max_tokens,
+            temperature=s.chat_temperature,
+            timeouts=self.chat_timeouts(),
+            stream=s.stream,
+        )
+
+    def warm_up(self) -> None:
+        """Build the client (its TLS context) and import its network backend now, not
+        during the first completion."""
+        if self.endpoint.usable:
+            _ = self.client
+            preload_network_backend()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+#: Closing clients, held until done (the event loop keeps only weak references to tasks).
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_later(client: MistralClient) -> None:
+    """Close a replaced client without blocking the settings change on it."""
+    with contextlib.suppress(RuntimeError):  # no loop: nothing is open either
+        task = asyncio.get_running_loop().create_task(client.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
