@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codestral_ls.stats_report import run_stats
 
         return run_stats(args)
+    from codestral_ls import early_initialize
+
+    # The editor gets its initialize answer before the heavy imports below.
+    early = None if args.tcp else early_initialize.answer_from_stdin()
     from codestral_ls import lifecycle, stdio
     from codestral_ls.server import create_server
 
@@ -81,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.start_tcp(host, int(port))
     else:
         stdio.serve_stdio(
-            server, lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown))
+            server,
+            lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown)),
+            unread=early.unread if early else b"",
+            on_start=lambda: early_initialize.adopt(server, early) if early else None,
         )
     # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
     # after a ``shutdown``.

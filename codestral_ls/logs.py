@@ -7,10 +7,13 @@ URL, a third-party library's debug line) is replaced before any handler writes i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # asyncio is imported on use: the early initialize answer does not wait for it
+    import asyncio
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -81,6 +84,8 @@ class EditorLogHandler(logging.Handler):
         if self._sending:  # a log line written while sending one must not recurse
             return
         self._pending.append((record.levelno, self.format(record)))
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # outside the loop (start-up, another thread): send now

@@ -54,14 +54,28 @@ class GuardedStdin:
     instant is reported as "Task exception was never retrieved", noise in the editor's log.
     """
 
-    def __init__(self, inner: Any, on_eof: Callable[[], None]) -> None:
+    def __init__(self, inner: Any, on_eof: Callable[[], None], unread: bytes = b"") -> None:
         self._inner = inner
         self._on_eof = on_eof
+        self._unread = unread  # read from stdin before pygls started (early_initialize)
 
     def readline(self) -> bytes:
+        if self._unread:
+            line, newline, self._unread = self._unread.partition(b"\n")
+            if not newline:
+                line += self._inner.readline()
+            return resync_header(line + newline)
         return resync_header(self._checked(self._inner.readline()))
 
     def read(self, size: int = -1) -> bytes:
+        if self._unread:
+            if size < 0:
+                data, self._unread = self._unread + self._inner.read(), b""
+                return data
+            data, self._unread = self._unread[:size], self._unread[size:]
+            if len(data) < size:
+                data += self._checked(self._inner.read(size - len(data)))
+            return data
         return self._checked(self._inner.read(size))
 
     def _checked(self, data: bytes) -> bytes:
@@ -78,7 +92,9 @@ class PipeReader:
         self._on_eof = on_eof
 
     @classmethod
-    async def open(cls, stdin: BinaryIO, on_eof: Callable[[], None]) -> PipeReader | None:
+    async def open(
+        cls, stdin: BinaryIO, on_eof: Callable[[], None], unread: bytes = b""
+    ) -> PipeReader | None:
         """A reader on ``stdin`` if the loop can watch it (a pipe or socket), else ``None``.
 
         Watching makes the file non-blocking, for whoever else holds it too: a terminal
@@ -89,6 +105,7 @@ class PipeReader:
             return None
         loop = asyncio.get_running_loop()
         stream = asyncio.StreamReader(limit=_LINE_LIMIT)
+        stream.feed_data(unread)
         try:
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
         except (OSError, ValueError, NotImplementedError) as error:
@@ -136,17 +153,27 @@ def _shares_file_with_stdout(stdin: BinaryIO) -> bool:
     return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
-def serve_stdio(server: Any, on_eof: Callable[[], None]) -> None:
+def serve_stdio(
+    server: Any,
+    on_eof: Callable[[], None],
+    *,
+    unread: bytes = b"",
+    on_start: Callable[[], None] = lambda: None,
+) -> None:
     """Serve LSP on stdin/stdout until the input ends (pygls's ``start_io``, but with
-    :class:`PipeReader` where it works). ``server`` is a pygls ``LanguageServer``."""
+    :class:`PipeReader` where it works). ``server`` is a pygls ``LanguageServer``.
+
+    ``unread`` is input read from stdin before (it is read first); ``on_start`` runs in
+    the event loop once output works, before any input is read."""
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
 
     async def serve() -> None:
         stdin = sys.stdin.buffer
-        reader = await PipeReader.open(stdin, on_eof) or StdinAsyncReader(
-            GuardedStdin(stdin, on_eof), server.thread_pool
+        reader = await PipeReader.open(stdin, on_eof, unread) or StdinAsyncReader(
+            GuardedStdin(stdin, on_eof, unread), server.thread_pool
         )
+        on_start()
         await run_async(
             stop_event=server._stop_event,
             reader=reader,

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types
-
 from codestral_ls.actions.catalog import ACTION_KINDS, RUN_COMMAND
 
 if TYPE_CHECKING:
@@ -30,8 +28,11 @@ def register(server: Any) -> None:
     """Add the code-action features to ``server`` (a CodestralServer).
 
     The service (and the HTTP client and parsers behind it) is imported on first use, not
-    here: the editor waits for ``initialize`` while this module is imported.
+    here: the editor waits for ``initialize`` while this module is imported. Nor is lsprotocol
+    imported with this package: ``early_initialize`` reads the catalog before pygls is loaded.
     """
+    from lsprotocol import types
+
     service: ActionService | None = None
 
     def actions() -> ActionService:
