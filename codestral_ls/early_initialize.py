@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codestral_ls import __version__
-from codestral_ls.actions.catalog import ACTION_KINDS, RUN_COMMAND
+from codestral_ls.actions.catalog import ACTION_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ _MAX_HEADER = 64 * 1024
 _ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: ``TextDocumentSyncKind.Incremental`` (what ``CodestralServer`` registers).
 _INCREMENTAL = 2
+#: Every ``@server.command`` in registration order (actions, then controls); spelled out
+#: because the modules that register them import pygls. The test compares with pygls's list.
+_COMMANDS = ("codestral.runAction", "codestral.toggle", "codestral.accepted")
 
 
 @dataclass
@@ -94,7 +97,7 @@ def initialize_result(params: Any) -> dict[str, Any] | None:
             "textDocumentSync": sync,
             "completionProvider": {},
             "codeActionProvider": {"codeActionKinds": list(ACTION_KINDS), "resolveProvider": True},
-            "executeCommandProvider": {"commands": [RUN_COMMAND]},
+            "executeCommandProvider": {"commands": list(_COMMANDS)},
             "workspace": {
                 "workspaceFolders": {"supported": True, "changeNotifications": True},
                 "fileOperations": {},
