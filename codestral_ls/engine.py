@@ -1,14 +1,17 @@
 """The completion pipeline, free of LSP: document and cursor in, text to insert out.
 
-    build the FIM context (prompt.py)
-      -> typed-ahead reuse or exact cache hit (cache.py): answered with no request
-      -> the document's call still in flight, when the user only typed on since it started:
-         its answer minus what was typed (no new request, no debounce)
-      -> debounce until the document is quiet; newer requests supersede (scheduling.py)
-      -> circuit breaker (health.py)
-      -> one shared upstream call, streamed and cut when the mode's answer is whole
-         (mistral_api.py, postprocess.py)
-      -> cache and remember the cleaned answer
+:meth:`CompletionEngine.complete` reads as its steps:
+
+    _sendable_context   the FIM context (prompt.py), unless nothing may be sent (privacy.py)
+    _from_typed_ahead   the user typed the start of an answer already shown (cache.py)
+    _from_running_call  the document's call still running, when the user only typed on
+                        since it started: its answer minus what was typed (scheduling.py)
+    _from_cache_or_upstream
+                        an exact cache hit, else debounce until the document is quiet
+                        (newer requests supersede, scheduling.py), the circuit breaker
+                        (health.py), and one shared call through ``upstream``, streamed and
+                        cut when the mode's answer is whole (postprocess.py); its cleaned
+                        answer is cached and remembered for typed-ahead
 
 The LSP handlers in ``server.py`` only translate positions and results; everything that
 decides *what* is completed lives here and in the modules above, testable without a client.
@@ -35,8 +38,9 @@ from codestral_ls.prompt import FimContext, build_context
 from codestral_ls.scheduling import (
     KeystrokeRhythm,
     LatestRequest,
-    SharedCalls,
+    RunningCalls,
     Superseded,
+    Ticket,
     context_factor,
 )
 from codestral_ls.upstream import Upstream
@@ -53,32 +57,16 @@ class Completion:
     source: str  # "api", "cache", "typed-ahead" or "in-flight"
 
 
-#: How much of the prompt's end identifies the text a running call was made for.
-_JOIN_ANCHOR = 400
-#: Most characters the user may type ahead of a running call and still use its answer.
-_JOIN_TYPED = 200
-
-
 @dataclass(frozen=True)
-class _InFlight:
-    """The newest upstream call of a document: where it was made, for which text."""
+class _Asked:
+    """One completion request on its way through :meth:`CompletionEngine.complete`."""
 
     document: Document
     cursor: Cursor
-    anchor: str  # the last characters before the cursor when the call started
-    suffix: str
-    key: str
-    edits: int  # the document's edit count when the call started
-
-    def typed_ahead(self, edits: int) -> bool:
-        """Whether the document was edited since the call started, but only after its cursor
-        (the text just before the cursor is unchanged): the user typed on, the answer may
-        still be what they want."""
-        return (
-            edits != self.edits
-            and self.document.contains(self.cursor)
-            and self.document.chars_before(self.cursor, len(self.anchor)) == self.anchor
-        )
+    context: FimContext
+    ticket: Ticket
+    edits: int  # the document's edit count when the request came
+    invoked: bool
 
 
 @dataclass
@@ -114,9 +102,7 @@ class CompletionEngine:
         self.stats = EngineStats()
         self.health = UpstreamHealth(notify, clock=clock)
         self._typed_ahead = TypedAhead()
-        self._calls: SharedCalls[str] = SharedCalls(keep=self._typed_ahead_of)
-        self._in_flight: dict[str, _InFlight] = {}
-        self._edits: dict[str, int] = {}
+        self._running = RunningCalls()
         self.upstream = upstream
         self.settings = settings
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock=clock)
@@ -159,33 +145,18 @@ class CompletionEngine:
 
     async def aclose(self) -> None:
         """Cancel the calls still running (the server closes ``upstream`` itself)."""
-        await self._calls.aclose()
+        await self._running.aclose()
 
     # -- document events -------------------------------------------------------------------
 
     def document_changed(self, uri: str) -> None:
         self.rhythm.note_edit(uri)
-        self._edits[uri] = self._edits.get(uri, 0) + 1
-        flight = self._in_flight.get(uri)
-        if flight is not None and not flight.typed_ahead(self._edits[uri]):
-            self._calls.abandon(flight.key)  # edited before its cursor: nobody will want it
+        self._running.edited(uri)
 
     def document_closed(self, uri: str) -> None:
         self.rhythm.forget(uri)
         self._typed_ahead.forget(uri)
-        self._edits.pop(uri, None)
-        flight = self._in_flight.pop(uri, None)
-        if flight is not None:
-            self._calls.abandon(flight.key)
-
-    def _typed_ahead_of(self, key: object) -> bool:
-        """Whether a call nobody waits for any more should go on: the user is typing ahead of
-        it, so the next request (VS Code's after a cancel, Neovim's after its debounce) may
-        use its answer. Otherwise it is closed at once."""
-        for uri, flight in self._in_flight.items():
-            if flight.key == key:
-                return flight.typed_ahead(self._edits.get(uri, 0))
-        return False
+        self._running.closed(uri)
 
     # -- completion ------------------------------------------------------------------------
 
@@ -238,67 +209,28 @@ class CompletionEngine:
         is let through a paused circuit breaker. Never raises for API failures.
         """
         self.stats.requests += 1
-        context = self.context(document, cursor) if self.wants(document) else None
-        if context is not None and self._at_a_secret(context):
-            context = None
+        context = self._sendable_context(document, cursor)
         rest = joined = None
         if context is not None:
             rest = self._typed_ahead.rest(document.uri, context.prompt, context.suffix)
             if rest is None:
                 # Joined before this request supersedes the older ones, so that the call they
                 # were waiting for is still running when they leave.
-                joined = self._join_in_flight(document.uri, context)
+                joined = self._running.join(document.uri, context.prompt, context.suffix)
         ticket = self._latest.begin(document.uri)
-        edits = self._edits.get(document.uri, 0)
+        edits = self._running.edits(document.uri)
         try:
             if context is None:
                 return None
+            asked = _Asked(document, cursor, context, ticket, edits, invoked)
             if rest is not None:
-                self.stats.typed_ahead_hits += 1
-                self._count_shown("typed-ahead")
-                return Completion(rest, cursor, "typed-ahead")
+                return self._from_typed_ahead(asked, rest)
             if joined is not None:
-                typed, waiter = joined
-                landed = await self._latest.run(ticket, waiter)
-                self._check_unedited(document.uri, edits)
-                rest = landed[len(typed) :] if landed.startswith(typed) else ""
-                if rest.strip():
-                    self.stats.in_flight_hits += 1
-                    self._count_shown("in-flight")
-                    return Completion(rest, cursor, "in-flight")
+                completion = await self._from_running_call(asked, *joined)
+                if completion is not None:
+                    return completion
                 # The model went another way than the user: ask for this text as usual.
-            request = self.fim_request(context)
-            key = cache_key(request, context.mode.value, self.settings.max_lines)
-            cached = self.cache.get(key)
-            if cached is None and not invoked:
-                await self._latest.wait_until_quiet(ticket, context_factor(context.line_before))
-                self._check_unedited(document.uri, edits)
-                cached = self.cache.get(key)  # a request that shared the wait may have filled it
-            if cached is not None:
-                self.stats.cache_hits += 1
-                return self._shown(document, context, cached, cursor, "cache")
-            if not invoked and not self.health.allows():
-                return None
-            replaced = self._in_flight.get(document.uri)
-            if replaced is not None and replaced.key != key:
-                self._calls.abandon(replaced.key)  # only one call per document may linger
-            self._in_flight[document.uri] = _InFlight(
-                document,
-                cursor,
-                document.chars_before(cursor, _JOIN_ANCHOR),
-                context.suffix,
-                key,
-                self._edits.get(document.uri, 0),
-            )
-            text = await self._latest.run(
-                ticket,
-                self._calls.call(
-                    key,
-                    lambda: self._fetch(document.uri, document.language_id, context, request, key),
-                ),
-            )
-            self._check_unedited(document.uri, edits)
-            return self._shown(document, context, text, cursor, "api")
+            return await self._from_cache_or_upstream(asked)
         except Superseded:
             self.stats.superseded += 1
             return None
@@ -312,7 +244,60 @@ class CompletionEngine:
         finally:
             self._latest.finish(ticket)
 
-    def _check_unedited(self, uri: str, edits: int) -> None:
+    def _sendable_context(self, document: Document, cursor: Cursor) -> FimContext | None:
+        """The FIM context, or ``None`` when nothing may be sent from here."""
+        if not self.wants(document):
+            return None
+        context = self.context(document, cursor)
+        return None if self._at_a_secret(context) else context
+
+    def _from_typed_ahead(self, asked: _Asked, rest: str) -> Completion:
+        """The user typed the start of an answer shown before: the rest of it, no request."""
+        self.stats.typed_ahead_hits += 1
+        self._count_shown("typed-ahead")
+        return Completion(rest, asked.cursor, "typed-ahead")
+
+    async def _from_running_call(
+        self, asked: _Asked, typed: str, waiter: asyncio.Future[str]
+    ) -> Completion | None:
+        """The answer of the call the user typed ahead of, minus what they typed (``None``
+        when the model went another way)."""
+        landed = await self._latest.run(asked.ticket, waiter)
+        self._check_unedited(asked)
+        rest = landed[len(typed) :] if landed.startswith(typed) else ""
+        if not rest.strip():
+            return None
+        self.stats.in_flight_hits += 1
+        self._count_shown("in-flight")
+        return Completion(rest, asked.cursor, "in-flight")
+
+    async def _from_cache_or_upstream(self, asked: _Asked) -> Completion | None:
+        """The cached answer, or, once the document is quiet, one shared upstream call."""
+        document, context = asked.document, asked.context
+        request = self.fim_request(context)
+        key = cache_key(request, context.mode.value, self.settings.max_lines)
+        cached = self.cache.get(key)
+        if cached is None and not asked.invoked:
+            await self._latest.wait_until_quiet(asked.ticket, context_factor(context.line_before))
+            self._check_unedited(asked)
+            cached = self.cache.get(key)  # a request that shared the wait may have filled it
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return self._shown(asked, cached, "cache")
+        if not asked.invoked and not self.health.allows():
+            return None
+        answer = self._running.start(
+            document,
+            asked.cursor,
+            context.suffix,
+            key,
+            lambda: self._fetch(document.uri, document.language_id, context, request, key),
+        )
+        text = await self._latest.run(asked.ticket, answer)
+        self._check_unedited(asked)
+        return self._shown(asked, text, "api")
+
+    def _check_unedited(self, asked: _Asked) -> None:
         """Raise :class:`Superseded` if the document was edited since the request came.
 
         Editors that ask again as the user types supersede the request anyway; the others
@@ -320,43 +305,19 @@ class CompletionEngine:
         placed with a cursor that may no longer exist. The answer of a call is cached and
         remembered for typed-ahead before this check, so it is not lost.
         """
-        if self._edits.get(uri, 0) != edits:
+        if self._running.edits(asked.document.uri) != asked.edits:
             raise Superseded
-
-    def _join_in_flight(
-        self, uri: str, context: FimContext
-    ) -> tuple[str, asyncio.Future[str]] | None:
-        """Wait for this document's running call if the user only typed on since it started.
-
-        The user keeps typing while the answer is on its way (Continue's "generator reuse"):
-        when the text before the cursor is the call's prompt plus what was typed since, and
-        the text after it is unchanged, the answer still applies minus what was typed. Returns
-        (typed since, the call's answer to wait for), or ``None``.
-        """
-        flight = self._in_flight.get(uri)
-        if flight is None or context.suffix != flight.suffix:
-            return None
-        prompt = context.prompt
-        start = prompt.rfind(flight.anchor, max(0, len(prompt) - len(flight.anchor) - _JOIN_TYPED))
-        if start < 0 or (start > 0 and len(flight.anchor) < _JOIN_ANCHOR):
-            return None  # not the same text before the cursor (a short anchor is the whole prompt)
-        waiter = self._calls.join(flight.key)
-        if waiter is None:
-            del self._in_flight[uri]
-            return None
-        return prompt[start + len(flight.anchor) :], waiter
 
     def _count_shown(self, source: str) -> None:
         self.stats.shown[source] = self.stats.shown.get(source, 0) + 1
 
-    def _shown(
-        self, document: Document, context: FimContext, text: str, cursor: Cursor, source: str
-    ) -> Completion | None:
+    def _shown(self, asked: _Asked, text: str, source: str) -> Completion | None:
         if not text:
             return None
-        self._typed_ahead.remember(document.uri, context.prompt, context.suffix, text)
+        context = asked.context
+        self._typed_ahead.remember(asked.document.uri, context.prompt, context.suffix, text)
         self._count_shown(source)
-        return Completion(text, cursor, source)
+        return Completion(text, asked.cursor, source)
 
     async def _fetch(
         self, uri: str, language: str, context: FimContext, request: FimRequest, key: str

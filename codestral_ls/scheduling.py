@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from codestral_ls.documents import Cursor, Document
+
 T = TypeVar("T")
 
 #: Gaps longer than this many times the longest debounce are pauses, not part of the typing
@@ -261,3 +263,114 @@ class SharedCalls(Generic[T]):
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+
+
+#: How much of the prompt's end identifies the text a running call was made for.
+JOIN_ANCHOR = 400
+#: Most characters the user may type ahead of a running call and still use its answer.
+JOIN_TYPED = 200
+
+
+@dataclass(frozen=True)
+class RunningCall:
+    """The newest upstream call of a document: where it was made, for which text."""
+
+    document: Document
+    cursor: Cursor
+    anchor: str  # the last characters before the cursor when the call started
+    suffix: str
+    key: str
+    edits: int  # the document's edit count when the call started
+
+    def typed_ahead(self, edits: int) -> bool:
+        """Whether the document was edited since the call started, but only after its cursor
+        (the text just before the cursor is unchanged): the user typed on, the answer may
+        still be what they want."""
+        return (
+            edits != self.edits
+            and self.document.contains(self.cursor)
+            and self.document.chars_before(self.cursor, len(self.anchor)) == self.anchor
+        )
+
+
+class RunningCalls:
+    """Each document's newest upstream call, shared (:class:`SharedCalls`) and joinable by
+    a later request when the user only typed on since it started (Continue's "generator
+    reuse"). Counts each document's edits, which is how "typed on" is told apart."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, RunningCall] = {}
+        self._edits: dict[str, int] = {}
+        self._shared: SharedCalls[str] = SharedCalls(keep=self.typed_ahead_of)
+
+    def edits(self, uri: str) -> int:
+        """How many times ``uri`` was edited so far."""
+        return self._edits.get(uri, 0)
+
+    def edited(self, uri: str) -> None:
+        """Count an edit; the document's call is closed unless the user typed ahead of it."""
+        self._edits[uri] = self.edits(uri) + 1
+        running = self._running.get(uri)
+        if running is not None and not running.typed_ahead(self._edits[uri]):
+            self._shared.abandon(running.key)  # edited before its cursor: nobody will want it
+
+    def closed(self, uri: str) -> None:
+        self._edits.pop(uri, None)
+        running = self._running.pop(uri, None)
+        if running is not None:
+            self._shared.abandon(running.key)
+
+    def typed_ahead_of(self, key: object) -> bool:
+        """Whether a call nobody waits for any more should go on: the user is typing ahead of
+        it, so the next request (VS Code's after a cancel, Neovim's after its debounce) may
+        use its answer. Otherwise it is closed at once."""
+        for uri, running in self._running.items():
+            if running.key == key:
+                return running.typed_ahead(self.edits(uri))
+        return False
+
+    def join(self, uri: str, prompt: str, suffix: str) -> tuple[str, asyncio.Future[str]] | None:
+        """Wait for this document's running call if the user only typed on since it started.
+
+        When the text before the cursor is the call's prompt plus what was typed since, and
+        the text after it is unchanged, the answer still applies minus what was typed.
+        Returns (typed since, the call's answer to wait for), or ``None``.
+        """
+        running = self._running.get(uri)
+        if running is None or suffix != running.suffix:
+            return None
+        anchor = running.anchor
+        start = prompt.rfind(anchor, max(0, len(prompt) - len(anchor) - JOIN_TYPED))
+        if start < 0 or (start > 0 and len(anchor) < JOIN_ANCHOR):
+            return None  # not the same text before the cursor (a short anchor is the whole prompt)
+        waiter = self._shared.join(running.key)
+        if waiter is None:
+            del self._running[uri]
+            return None
+        return prompt[start + len(anchor) :], waiter
+
+    def start(
+        self,
+        document: Document,
+        cursor: Cursor,
+        suffix: str,
+        key: str,
+        fetch: Callable[[], Awaitable[str]],
+    ) -> Awaitable[str]:
+        """The answer of the call under ``key`` (started with ``fetch`` unless running), now
+        the document's newest: the one it replaces is closed unless someone waits for it."""
+        replaced = self._running.get(document.uri)
+        if replaced is not None and replaced.key != key:
+            self._shared.abandon(replaced.key)  # only one call per document may linger
+        anchor = document.chars_before(cursor, JOIN_ANCHOR)
+        self._running[document.uri] = RunningCall(
+            document, cursor, anchor, suffix, key, self.edits(document.uri)
+        )
+        return self._shared.call(key, fetch)
+
+    def __len__(self) -> int:
+        """Calls running now (shared ones once)."""
+        return len(self._shared)
+
+    async def aclose(self) -> None:
+        await self._shared.aclose()
