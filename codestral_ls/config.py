@@ -93,6 +93,28 @@ class Settings:
     max_suffix_chars: int = setting(
         4000, "Budget of text after the cursor, cut at line ends.", minimum=0, maximum=2_000_000
     )
+    # -- repository context ------------------------------------------------------------------
+    context_chars: int = setting(
+        3000,
+        "Budget of code from other workspace files put at the start of the prompt, as comments "
+        "under a `Path:` header; taken from `maxPrefixChars`, so requests do not grow. 0: off.",
+        minimum=0,
+        maximum=100_000,
+    )
+    context_sources: list[str] = setting(
+        ["imports", "index", "openTabs", "recentEdits"],
+        "Where that code comes from: `imports` (definitions of names imported from the "
+        "workspace), `index` (a workspace index: definitions of other names used near the "
+        "cursor, and look-alike code), `openTabs` (look-alike code in other open files), "
+        "`recentEdits` (ranges edited lately in other open files).",
+    )
+    context_index_max_files: int = setting(
+        5000,
+        "Most files the workspace index reads (in the background, from the workspace folders; "
+        "`.gitignore` and `excludeGlobs` respected).",
+        minimum=0,
+        maximum=200_000,
+    )
     # -- what is shown -----------------------------------------------------------------------
     multiline: str = setting(
         "auto",

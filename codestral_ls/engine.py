@@ -29,6 +29,7 @@ from typing import Any
 from codestral_ls import privacy
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
 from codestral_ls.config import Settings
+from codestral_ls.context import RepositoryContext
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.health import UpstreamHealth
@@ -96,8 +97,11 @@ class CompletionEngine:
         *,
         notify: Callable[[str], None] = lambda _message: None,
         clock: Callable[[], float] = time.monotonic,
+        repository: RepositoryContext | None = None,
     ) -> None:
         self._clock = clock
+        #: Code from other workspace files for the prompt (see codestral_ls/context/).
+        self.repository = repository
         self._notify = notify
         self.stats = EngineStats()
         self.health = UpstreamHealth(notify, clock=clock)
@@ -136,6 +140,8 @@ class CompletionEngine:
             self.health.record_success()  # a new endpoint deserves a fresh start
         self.settings = settings
         self._apply_debounce(settings)
+        if self.repository is not None:
+            self.repository.configure(settings)
 
     def _apply_debounce(self, settings: Settings) -> None:
         self.rhythm.base = settings.debounce_ms / 1000
@@ -177,13 +183,16 @@ class CompletionEngine:
         )
 
     def context(self, document: Document, cursor: Cursor) -> FimContext:
-        return build_context(
+        context = build_context(
             document,
             cursor,
             max_prefix_chars=self.settings.max_prefix_chars,
             max_suffix_chars=self.settings.max_suffix_chars,
             multiline=self.settings.multiline,
         )
+        if self.repository is None:
+            return context
+        return self.repository.add_to(context, document, cursor)
 
     def fim_request(self, context: FimContext) -> FimRequest:
         s = self.settings

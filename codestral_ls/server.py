@@ -15,7 +15,8 @@ import dataclasses
 import importlib
 import logging
 import os
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -28,6 +29,8 @@ from codestral_ls.actions import register as register_actions
 from codestral_ls.config import Settings
 from codestral_ls.controls import Controls
 from codestral_ls.controls import register as register_controls
+from codestral_ls.context import RepositoryContext
+from codestral_ls.context.index import path_of_uri
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
@@ -137,6 +140,9 @@ class CodestralProtocol(LanguageServerProtocol):
                 document.apply_edit(
                     (start.line, start.character), (end.line, end.character), change.text
                 )
+                self._server.repository.document_edited(
+                    document.uri, start.line, end.line, change.text
+                )
             else:
                 document.replace_all(change.text, None)
         document.version = params.text_document.version
@@ -150,6 +156,7 @@ class CodestralProtocol(LanguageServerProtocol):
         self._server.documents.close(params.text_document.uri)
         self._server.engine.document_closed(params.text_document.uri)
         self._server.controls.switches.forget(params.text_document.uri)
+        self._server.repository.document_closed(params.text_document.uri)
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
     def _user_handler(self, method: str, params: object) -> Generator[Any, Any, None]:
@@ -174,7 +181,10 @@ class CodestralServer(LanguageServer):
         self.settings = Settings()
         #: The HTTP client and its deadlines, shared by completions and code actions.
         self.upstream = Upstream(self.settings, resolve_endpoint(self.settings, self.environ))
-        self.engine = CompletionEngine(self.settings, self.upstream, notify=self.warn_user)
+        self.repository = RepositoryContext(self.documents, self.settings)
+        self.engine = CompletionEngine(
+            self.settings, self.upstream, notify=self.warn_user, repository=self.repository
+        )
         self.controls = Controls(self)
         self.engine.on_calls_changed = self.controls.refresh_status
         self.engine.on_answer = self.controls.called
@@ -321,6 +331,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
         logs.attach_editor(logs.EditorLogHandler(ls.send_log))
         ls.apply_settings(params.initialization_options, replace=True)
+        ls.repository.set_roots(_workspace_roots(params))
         if ls._parent_watch is None:
             ls._parent_watch = lifecycle.watch_parent(params.process_id, lambda: ls.leave(0))
 
@@ -329,6 +340,30 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         # The editor has its initialize answer; pay now for what start-up deferred.
         asyncio.get_running_loop().call_soon(ls.warm_up)
         ls.controls.start()
+        ls.repository.start()
+        if _can_watch_files(ls):
+            ls.client_register_capability(_WATCH_SOURCE_FILES)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: CodestralServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.repository.document_saved(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(
+        ls: CodestralServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        kinds: dict[types.FileChangeType, list[str]] = {kind: [] for kind in types.FileChangeType}
+        for change in params.changes:
+            kinds[change.type].append(change.uri)
+        ls.repository.files_changed(
+            kinds[types.FileChangeType.Created],
+            kinds[types.FileChangeType.Changed],
+            kinds[types.FileChangeType.Deleted],
+        )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(ls: CodestralServer, *_args: object) -> None:
+        ls.repository.set_roots(_roots_of(ls.workspace.folders.values(), ls.workspace.root_uri))
 
     @server.feature(types.EXIT)
     def exit_(ls: CodestralServer, *_args: object) -> None:
@@ -388,12 +423,14 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: CodestralServer, *_args: object) -> None:
         ls.controls.close()
+        ls.repository.stop()
         await ls.close_calls()
 
     @server.feature(STATS_REQUEST)
     def stats(ls: CodestralServer, *_args: object) -> dict[str, Any]:
-        """Counters of the completion engine (upstream calls, cache hits…), for benchmarks."""
-        return dataclasses.asdict(ls.engine.stats)
+        """Counters of the completion engine (upstream calls, cache hits…), for benchmarks,
+        and what repository context went into prompts."""
+        return {**dataclasses.asdict(ls.engine.stats), "context": ls.repository.counts()}
 
     if server.environ.get("CODESTRAL_LS_TEST_HOOKS") == "1":
 
@@ -419,6 +456,37 @@ def _document_at(ls: CodestralServer, uri: str, position: types.Position) -> Doc
         log.info("completion asked at a position outside %s: %s", uri, position)
         return None
     return document
+
+
+def _workspace_roots(params: types.InitializeParams) -> list[Path]:
+    """The workspace folders the editor named (``workspaceFolders``, else ``rootUri``)."""
+    return _roots_of(params.workspace_folders or (), params.root_uri or params.root_path)
+
+
+def _roots_of(folders: Iterable[types.WorkspaceFolder], root: str | None) -> list[Path]:
+    uris = [folder.uri for folder in folders] or ([root] if root else [])
+    paths = [path_of_uri(uri) if "://" in uri else Path(uri) for uri in uris]
+    return [path for path in paths if path is not None]
+
+
+#: ``workspace/didChangeWatchedFiles`` for the files the context index reads.
+_WATCH_SOURCE_FILES = types.RegistrationParams(
+    registrations=[
+        types.Registration(
+            id="codestral-ls-source-files",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
+            ),
+        )
+    ]
+)
+
+
+def _can_watch_files(ls: CodestralServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    return bool(watched and watched.dynamic_registration)
 
 
 def _can_pull_configuration(ls: CodestralServer) -> bool:
