@@ -315,7 +315,7 @@ class RepositoryContext:
         for file in self.resolver.files(module, family, importer):
             line = self.sources.definition_line(file, name)
             if line is not None:
-                return self._definition(file, line, family, "import")
+                return self._definition(file, line, family, "imports")
             if depth >= MAX_REEXPORTS:
                 continue
             lines = self.sources.lines(file) or []
@@ -355,7 +355,7 @@ class RepositoryContext:
                     if snippet is not None:
                         yield snippet
 
-    def _window(self, window: Window, source: str = "similar") -> Snippet | None:
+    def _window(self, window: Window, source: str = "index") -> Snippet | None:
         lines = self.sources.lines(window.path)
         if lines is None:
             return None

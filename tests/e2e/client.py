@@ -119,6 +119,7 @@ class EditorSession:
         env: Mapping[str, str],
         options: dict[str, Any] | None = None,
         server_command: list[str] | None = None,
+        workspace: str | None = None,
     ) -> EditorSession:
         config = ClientServerConfig(
             server_command=server_command or SERVER_COMMAND, server_env=dict(env)
@@ -130,6 +131,10 @@ class EditorSession:
                 capabilities=editor_capabilities(editor),
                 initialization_options=options or {},
                 process_id=os.getpid(),
+                root_uri=workspace,
+                workspace_folders=(
+                    [types.WorkspaceFolder(uri=workspace, name="workspace")] if workspace else None
+                ),
             )
         )
         session.encoding = PositionEncoding.from_lsp(session.result.capabilities.position_encoding)
