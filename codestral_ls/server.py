@@ -27,10 +27,10 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
 from codestral_ls.config import Settings
-from codestral_ls.controls import Controls
-from codestral_ls.controls import register as register_controls
 from codestral_ls.context import RepositoryContext
 from codestral_ls.context.index import path_of_uri
+from codestral_ls.controls import Controls
+from codestral_ls.controls import register as register_controls
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
