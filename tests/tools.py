@@ -14,6 +14,13 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from the [test] extra
+    import tomli as tomllib
+
+__all__ = ["find_tool", "need_tool", "tomllib", "under_ci"]
+
 
 def under_ci() -> bool:
     """Whether this is a CI run (``CI=true``, as CI services and ``.ci/run`` set it)."""

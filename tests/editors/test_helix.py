@@ -10,7 +10,6 @@ inline completion.
 from __future__ import annotations
 
 import shutil
-import sys
 
 import pytest
 from lsprotocol import types
@@ -19,11 +18,7 @@ from codestral_ls.documents import PositionEncoding
 from tests.e2e.client import EditorSession, split_marker
 from tests.editors.support import EDITORS, editor_environment
 from tests.fake_mistral import FakeMistral
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the [test] extra installs tomli on Python 3.10
-    import tomli as tomllib
+from tests.tools import tomllib
 
 pytestmark = pytest.mark.editor
 
