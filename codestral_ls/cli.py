@@ -28,9 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-file", metavar="PATH", help="write the server log to PATH")
     parser.add_argument(
         "--log-level",
-        default="info",
         choices=("debug", "info", "warning", "error"),
-        help="how much to log (default: info)",
+        help="how much to log (default: info; for complete: errors only, it says what failed)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     complete = commands.add_parser(
@@ -45,8 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument(
         "--multiline",
         choices=("auto", "always", "never"),
-        default="auto",
-        help="how much to complete (default: auto)",
+        help="how much to complete (default: auto, or the multiline setting)",
+    )
+    complete.add_argument(
+        "--settings",
+        metavar="JSON|FILE",
+        help="settings as editors pass them, as JSON text or a JSON file, e.g. "
+        '\'{"apiBase": "https://gateway.example/v1", "model": "codestral-latest"}\'',
     )
     stats = commands.add_parser(
         "stats", help="print how many suggestions were shown, accepted and what they cost"
@@ -59,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_file, getattr(logging, args.log_level.upper()))
+    # The terminal mode prints one line per failure itself; its log is opt-in.
+    level = args.log_level or ("error" if args.command == "complete" else "info")
+    logs.configure(args.log_file, getattr(logging, level.upper()))
     if args.command == "complete":
         from codestral_ls.terminal import run_complete
 

@@ -120,6 +120,8 @@ class CompletionEngine:
         #: cost (the usage statistics): ``on_answer(language, prompt, answer, usage)``.
         self.on_calls_changed: Callable[[], None] = lambda: None
         self.on_answer: Callable[[str, str, str, dict[str, Any]], None] = lambda *_: None
+        #: Told of each failed call (the terminal mode turns it into its exit status).
+        self.on_failure: Callable[[ApiError], None] = lambda _error: None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -355,6 +357,7 @@ class CompletionEngine:
             self.stats.failures += 1
             log.warning("completion failed: %s (%s)", error, error.kind.value)
             self.health.record_failure(error, self.endpoint)
+            self.on_failure(error)
             raise
         finally:
             self.calls_running -= 1

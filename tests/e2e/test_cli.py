@@ -9,16 +9,42 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.client import server_environment
-from tests.fake_mistral import Error, FakeMistral
+from tests.fake_mistral import BadJSON, Behaviour, Error, FakeMistral, Hang, closed_port_url
 
 COMMAND = [sys.executable, "-m", "codestral_ls"]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        COMMAND + args, env=env, capture_output=True, text=True, timeout=30, check=False
+        COMMAND + args, env=env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def complete(source: Path, env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """``codestral-ls complete`` at the end of ``source``'s second line, column 5."""
+    return run(["complete", str(source), "--line", "2", "--column", "5", *options], env)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failure prints on stderr, in words for a person at a terminal."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    [line] = lines
+    assert line.startswith("codestral-ls: "), line
+    for editor_words in ("editor", "restart the server", "Traceback", "WARNING"):
+        assert editor_words not in line, line
+    assert "test-key" not in result.stderr + result.stdout
+    return line
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "calc.py"
+    path.write_text("def add(a, b):\n    \n", encoding="utf-8")
+    return path
 
 
 def test_version_and_help() -> None:
@@ -60,6 +86,106 @@ def test_complete_explains_failures(fake: FakeMistral, tmp_path: Path) -> None:
     )
     assert rejected.returncode == 2 and "401" in rejected.stderr
     assert "test-key" not in rejected.stderr + rejected.stdout
+
+
+#: (what the API does, exit status, words the line must have). 2: change something; 3: retry.
+FAILURES: list[tuple[str, tuple[Behaviour, ...], int, str]] = [
+    ("429", (Error(429, headers={"Retry-After": "7"}),), 3, "try again in 7 s"),
+    ("500", (Error(500),), 3, "try again later"),
+    ("malformed", (BadJSON(),), 3, "not a completion"),
+    ("hang", (Hang(),), 3, "no answer from"),
+    ("401", (Error(401),), 2, "rejected the key from CODESTRAL_API_KEY"),
+    ("404", (Error(404), Error(404)), 2, "check the base URL"),  # chat is not there either
+    ("404-fim-only", (Error(404),), 2, "has no FIM route"),  # chat works: a chat-only gateway
+    ("422", (Error(422),), 2, "check the model"),
+]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "status", "words"),
+    [failure[1:] for failure in FAILURES],
+    ids=[failure[0] for failure in FAILURES],
+)
+def test_complete_exit_status_and_one_line_per_failure(
+    fake: FakeMistral, source: Path, behaviour: tuple[Behaviour, ...], status: int, words: str
+) -> None:
+    """Scripts tell "fix the setup" (2) from "try again later" (3); people read one line with
+    the URL and what to do."""
+    fake.script(*behaviour)
+    # A hang waits for the deadline, whatever it is: a short one keeps the test short.
+    result = complete(source, server_environment(fake.base_url), "--settings", _QUICK)
+    assert result.returncode == status, result.stderr
+    line = one_line(result)
+    assert f"{fake.base_url}/fim/completions" in line and words in line, line
+    assert result.stdout == ""
+
+
+_QUICK = '{"completionTimeoutMs": 1000}'
+
+
+def test_complete_unreachable_api_and_no_completion(fake: FakeMistral, source: Path) -> None:
+    refused = complete(source, server_environment(closed_port_url()))
+    assert refused.returncode == 3
+    assert "cannot reach http://127.0.0.1:" in one_line(refused)
+
+    fake.fim_responder = lambda body: ""
+    nothing = complete(source, server_environment(fake.base_url))
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (1, "", "")
+
+
+def test_complete_configuration_problems_exit_2(fake: FakeMistral, source: Path) -> None:
+    env = server_environment(fake.base_url)
+    for settings, words in (
+        ('{"maxTokens": "many"}', "'maxTokens'"),
+        ('{"modle": "x"}', "unknown setting 'modle'"),
+        ("{not json", "not valid JSON"),
+        ("/no/such/settings.json", "cannot read /no/such/settings.json"),
+        ("[1, 2]", "must be a JSON object"),
+    ):
+        result = complete(source, env, "--settings", settings)
+        assert result.returncode == 2, (settings, result.stderr)
+        assert words in one_line(result)
+    no_key = complete(source, server_environment(None))
+    assert no_key.returncode == 2
+    assert "CODESTRAL_API_KEY" in one_line(no_key)
+    assert not fake.fim_requests  # none of these asked the API
+
+
+def test_complete_through_a_gateway_with_settings(tmp_path: Path, source: Path) -> None:
+    """A gateway from a shell: the base URL from --settings (JSON text or file), its own key
+    from the settings or the environment; the user's Mistral key is not sent to it unless the
+    environment allows the host, and the message says which of the two to do."""
+    with FakeMistral(api_key="gateway-key", prefix="/mistral/eu") as gateway:
+        gateway.fim_responder = lambda body: "return a + b"
+        proxy = {"HTTP_PROXY": f"http://127.0.0.1:{gateway.port}", "NO_PROXY": "", "no_proxy": ""}
+        env = server_environment(None, **proxy, CODESTRAL_ALLOW_INSECURE_HTTP="1")
+        env["CODESTRAL_API_KEY"] = "mistral-key"
+        base = "http://gateway.example/mistral/eu/v1"
+        settings = {"apiBase": base, "model": "codestral-2501", "maxTokens": 40}
+
+        withheld = complete(source, env, "--settings", json.dumps(settings))
+        assert withheld.returncode == 2
+        line = one_line(withheld)
+        assert "CODESTRAL_API_KEY was not sent" in line
+        assert "CODESTRAL_ALLOWED_HOSTS=gateway.example" in line
+        assert "CODESTRAL_SELF_HOSTED_API_KEY" in line
+        assert "authorization" not in gateway.fim_requests[-1].headers
+
+        settings_file = tmp_path / "codestral.json"
+        settings_file.write_text(json.dumps({**settings, "selfHostedApiKey": "gateway-key"}))
+        from_file = complete(source, env, "--settings", str(settings_file))
+        assert (from_file.returncode, from_file.stdout) == (0, "return a + b\n"), from_file.stderr
+        request = gateway.fim_requests[-1]
+        assert request.path == f"{base}/fim/completions"
+        assert request.headers["authorization"] == "Bearer gateway-key"
+        assert request.body["model"] == "codestral-2501" and request.body["max_tokens"] == 40
+
+        env["CODESTRAL_SELF_HOSTED_API_KEY"] = "gateway-key"
+        from_env = complete(source, env, "--settings", json.dumps(settings))
+        assert from_env.returncode == 0, from_env.stderr
+        assert gateway.fim_requests[-1].headers["authorization"] == "Bearer gateway-key"
+        assert "gateway-key" not in from_file.stderr + from_env.stderr
+        assert all("mistral-key" not in r.raw.decode() for r in gateway.fim_requests)
 
 
 async def test_lsp_over_tcp(fake: FakeMistral) -> None:
