@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The editor gets its initialize answer before the heavy imports below.
     early = None if args.tcp else early_initialize.answer_from_stdin()
     from codestral_ls import lifecycle, stdio
+    from codestral_ls.pygls_compat import shutdown_requested
     from codestral_ls.server import create_server
 
     server = create_server()
@@ -92,13 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         stdio.serve_stdio(
             server,
-            lambda: lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown)),
+            lambda: lifecycle.finish(lifecycle.exit_code(shutdown_requested(server.protocol))),
             unread=early.unread if early else b"",
             on_start=lambda: early_initialize.adopt(server, early) if early else None,
         )
     # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
     # after a ``shutdown``.
-    lifecycle.finish(lifecycle.exit_code(server.protocol._shutdown))
+    lifecycle.finish(lifecycle.exit_code(shutdown_requested(server.protocol)))
     return 0
 
 

@@ -253,7 +253,7 @@ def adopt(server: Any, start: EarlyStart) -> None:
         return
     import asyncio
 
-    from lsprotocol import types
+    from codestral_ls import pygls_compat
 
     protocol = server.protocol
     message, sent = start.message, start.result
@@ -261,16 +261,14 @@ def adopt(server: Any, start: EarlyStart) -> None:
 
     def check(future: Any) -> None:
         try:
-            ours = json.loads(json.dumps(future.result(), default=protocol._serialize_message))
+            ours = pygls_compat.as_json(protocol, future.result())
         except Exception:
             log.exception("initialize failed after it was answered")
             return
         if ours != sent:
             log.warning("the early initialize answer differs from pygls's: %s vs %s", sent, ours)
 
-    protocol._execute_handler(
-        message["id"], protocol._get_handler(types.INITIALIZE), check, args=(params,)
-    )
+    pygls_compat.run_initialize(protocol, message["id"], params, check)
     if start.editor_alive and server._parent_watch is None:
         # The editor died between its initialize and now (pygls's own initialize would
         # have started watching it): it will not come back.
@@ -284,9 +282,10 @@ def _structured_params(protocol: Any, params: dict[str, Any], sent: dict[str, An
     capabilities that answer was computed from, and a warning is logged."""
     from lsprotocol import types
 
-    converter = protocol._converter
+    from codestral_ls import pygls_compat
+
     try:
-        return converter.structure(params, types.InitializeParams)
+        return pygls_compat.structure(protocol, params, types.InitializeParams)
     except Exception as error:
         log.warning("initialize parameters pygls rejects (%s); going on without them", error)
     capabilities: dict[str, Any] = {
@@ -294,6 +293,6 @@ def _structured_params(protocol: Any, params: dict[str, Any], sent: dict[str, An
     }
     if "inlineCompletionProvider" in sent["capabilities"]:
         capabilities["textDocument"] = {"inlineCompletion": {}}
-    return converter.structure(
-        {"processId": None, "capabilities": capabilities}, types.InitializeParams
+    return pygls_compat.structure(
+        protocol, {"processId": None, "capabilities": capabilities}, types.InitializeParams
     )

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import lsp_method
 
 from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
@@ -35,6 +34,7 @@ from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.items import completion_items, inline_items
+from codestral_ls.pygls_compat import PatchedProtocol, feature_handler, shutdown_requested
 from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,6 @@ STATS_REQUEST = "codestral/stats"
 #: Test-only request answering a document's text as the server has it; registered only when
 #: the environment has ``CODESTRAL_LS_TEST_HOOKS=1`` (property tests compare it to a model).
 DOCUMENT_TEXT_REQUEST = "codestral/documentText"
-#: A message that could not be read and was already answered with an error.
-_ANSWERED = object()
-
 _MESSAGE_TYPES = {
     logging.ERROR: types.MessageType.Error,
     logging.WARNING: types.MessageType.Warning,
@@ -54,7 +51,7 @@ _MESSAGE_TYPES = {
 }
 
 
-class CodestralProtocol(LanguageServerProtocol):
+class CodestralProtocol(PatchedProtocol):
     """pygls's protocol with our document store and capability negotiation."""
 
     _server: CodestralServer
@@ -62,50 +59,6 @@ class CodestralProtocol(LanguageServerProtocol):
     def set_writer(self, writer: Any, include_headers: bool = True) -> None:
         """Use pygls's writer, but drop output quietly once the editor has gone away."""
         super().set_writer(lifecycle.QuietWriter(writer), include_headers)
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        """Read a message; a request whose params are invalid gets an error answer.
-
-        pygls logs such a request and drops it, leaving the client waiting for an answer
-        that never comes (a negative position is enough). Answering with the error keeps
-        the client's request queue moving.
-        """
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as error:
-            msg_id, method = data.get("id"), data.get("method")
-            if not isinstance(msg_id, (int, str)) or not isinstance(method, str):
-                raise
-            log.warning("invalid %s request %r: %s", method, msg_id, error.message)
-            self._send_response(
-                msg_id,
-                error=types.ResponseError(
-                    code=error.code, message=f"invalid parameters for {method}"
-                ),
-            )
-            return _ANSWERED
-
-    def handle_message(self, message: Any) -> None:
-        if message is not _ANSWERED:
-            super().handle_message(message)
-
-    def _execute_handler(self, msg_id: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
-        """Run a handler as pygls does, then forget its future once it is done.
-
-        pygls files the future of every generator or async handler under ``msg_id`` for
-        ``$/cancelRequest``, but only a request's answer removes it: for notifications (our
-        ``didChange`` is a generator) the entry stayed forever, about 1 KB per keystroke.
-        """
-        super()._execute_handler(msg_id, handler, *args, **kwargs)
-        future = self._request_futures.get(msg_id)
-        if future is not None:
-            future.add_done_callback(
-                lambda done: (
-                    self._request_futures.pop(msg_id, None)
-                    if self._request_futures.get(msg_id) is done
-                    else None
-                )
-            )
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
@@ -161,7 +114,7 @@ class CodestralProtocol(LanguageServerProtocol):
 
     def _user_handler(self, method: str, params: object) -> Generator[Any, Any, None]:
         """Run a feature's own handler for ``method`` after ours, as pygls's built-ins do."""
-        handler = self.fm.features.get(method)
+        handler = feature_handler(self, method)
         if handler is not None:
             yield handler, (params,), None
 
@@ -369,7 +322,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     def exit_(ls: CodestralServer, *_args: object) -> None:
         ls.controls.close()
         if ls.exit_hook is not None:
-            ls.exit_hook(lifecycle.exit_code(ls.protocol._shutdown))
+            ls.exit_hook(lifecycle.exit_code(shutdown_requested(ls.protocol)))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

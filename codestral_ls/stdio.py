@@ -19,11 +19,10 @@ import os
 import re
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from codestral_ls import pygls_compat
 
 log = logging.getLogger(__name__)
 
@@ -165,22 +164,15 @@ def serve_stdio(
 
     ``unread`` is input read from stdin before (it is read first); ``on_start`` runs in
     the event loop once output works, before any input is read."""
-    server._stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    pygls_compat.write_to_stdout(server, sys.stdout.buffer)
 
     async def serve() -> None:
         stdin = sys.stdin.buffer
-        reader = await PipeReader.open(stdin, on_eof, unread) or StdinAsyncReader(
-            GuardedStdin(stdin, on_eof, unread), server.thread_pool
+        reader = await PipeReader.open(stdin, on_eof, unread) or pygls_compat.threaded_reader(
+            server, GuardedStdin(stdin, on_eof, unread)
         )
         on_start()
-        await run_async(
-            stop_event=server._stop_event,
-            reader=reader,
-            protocol=server.protocol,
-            logger=logging.getLogger("pygls.server"),  # its errors stay out of the editor log
-            error_handler=server.report_server_error,
-        )
+        await pygls_compat.read_until_stopped(server, reader)
 
     try:
         asyncio.run(serve())

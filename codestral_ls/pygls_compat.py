@@ -1,0 +1,135 @@
+"""Every pygls internal codestral-ls relies on, and nowhere else.
+
+pygls 2.x leaves a few things a server like ours needs without a public API: answering a
+request whose parameters it cannot read, forgetting the futures of handled notifications,
+whether ``shutdown`` was received, running the stdio loop with our own reader, and running
+its ``initialize`` for a message we answered ourselves. Each use of a private name is here,
+and ``tests/unit/test_pygls_compat.py`` pins each assumption with a test of its own, so a
+pygls release that changes one breaks that test file, not an editor session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.protocol import LanguageServerProtocol
+
+log = logging.getLogger(__name__)
+
+#: A message that could not be read and was already answered with an error.
+_ANSWERED = object()
+
+
+class PatchedProtocol(LanguageServerProtocol):
+    """pygls's protocol with two of its behaviours fixed; both override private methods."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Read a message; a request whose params are invalid gets an error answer.
+
+        pygls logs such a request and drops it, leaving the client waiting for an answer
+        that never comes (a negative position is enough). Answering with the error keeps
+        the client's request queue moving.
+        """
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            msg_id, method = data.get("id"), data.get("method")
+            if not isinstance(msg_id, (int, str)) or not isinstance(method, str):
+                raise
+            log.warning("invalid %s request %r: %s", method, msg_id, error.message)
+            self._send_response(
+                msg_id,
+                error=types.ResponseError(
+                    code=error.code, message=f"invalid parameters for {method}"
+                ),
+            )
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+    def _execute_handler(self, msg_id: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
+        """Run a handler as pygls does, then forget its future once it is done.
+
+        pygls files the future of every generator or async handler under ``msg_id`` for
+        ``$/cancelRequest``, but only a request's answer removes it: for notifications (our
+        ``didChange`` is a generator) the entry stayed forever, about 1 KB per keystroke.
+        """
+        super()._execute_handler(msg_id, handler, *args, **kwargs)
+        futures = self._request_futures
+        future = futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(
+                lambda done: futures.pop(msg_id, None) if futures.get(msg_id) is done else None
+            )
+
+
+def feature_handler(protocol: LanguageServerProtocol, method: str) -> Callable[..., Any] | None:
+    """The handler a feature registered for ``method`` with ``@server.feature``, if any."""
+    return protocol.fm.features.get(method)
+
+
+def shutdown_requested(protocol: LanguageServerProtocol) -> bool:
+    """Whether the client sent ``shutdown`` (then ``exit`` means exit code 0)."""
+    return bool(protocol._shutdown)
+
+
+def pending_requests(protocol: LanguageServerProtocol) -> int:
+    """Handlers still filed for ``$/cancelRequest`` (tests check nothing leaks)."""
+    return len(protocol._request_futures)
+
+
+def run_initialize(
+    protocol: LanguageServerProtocol,
+    msg_id: int | str,
+    params: types.InitializeParams,
+    on_result: Callable[[Any], None],
+) -> None:
+    """Run pygls's ``initialize`` (and so our feature's) as if the message had come in,
+    handing its result future to ``on_result`` instead of sending the answer."""
+    handler = protocol._get_handler(types.INITIALIZE)
+    protocol._execute_handler(msg_id, handler, on_result, args=(params,))
+
+
+def as_json(protocol: LanguageServerProtocol, value: Any) -> Any:
+    """``value`` as the JSON pygls would send for it."""
+    return json.loads(json.dumps(value, default=protocol._serialize_message))
+
+
+def structure(protocol: LanguageServerProtocol, value: Any, kind: type[Any]) -> Any:
+    """``value`` read as ``kind`` with pygls's own converter (raises what cattrs raises)."""
+    return protocol._converter.structure(value, kind)
+
+
+# -- the stdio loop --------------------------------------------------------------------------
+
+
+def write_to_stdout(server: Any, stdout: BinaryIO) -> None:
+    """Send the server's output to ``stdout``, and give it the stop event
+    ``server.shutdown()`` sets to end :func:`read_until_stopped`."""
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout))
+
+
+def threaded_reader(server: Any, stream: Any) -> Any:
+    """pygls's reader of a blocking stream (``readline``/``read``) on its thread pool."""
+    return StdinAsyncReader(stream, server.thread_pool)
+
+
+async def read_until_stopped(server: Any, reader: Any) -> None:
+    """Hand each message from ``reader`` to the server until the input ends or it stops."""
+    await run_async(
+        stop_event=server._stop_event,
+        reader=reader,
+        protocol=server.protocol,
+        logger=logging.getLogger("pygls.server"),  # its errors stay out of the editor log
+        error_handler=server.report_server_error,
+    )
