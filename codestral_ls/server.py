@@ -25,6 +25,7 @@ from pygls.protocol import lsp_method
 
 from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
+from codestral_ls.client_features import ClientFeatures
 from codestral_ls.config import Settings
 from codestral_ls.context import RepositoryContext
 from codestral_ls.context.index import path_of_uri
@@ -65,8 +66,9 @@ class CodestralProtocol(PatchedProtocol):
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
         _register_secrets(params.initialization_options)
+        self._server.client_features = ClientFeatures.of(params.capabilities)
         result = yield from super().lsp_initialize(params)
-        if not _supports_inline_completion(params.capabilities):
+        if not self._server.client_features.inline_completion:
             # Only clients that declare inline completion get it advertised (LSP 3.18).
             result.capabilities.inline_completion_provider = None
         return result
@@ -131,6 +133,8 @@ class CodestralServer(LanguageServer):
         )
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.documents = DocumentStore()
+        #: What the client can do, read from its capabilities at ``initialize``.
+        self.client_features = ClientFeatures()
         self.settings = Settings()
         #: The HTTP client and its deadlines, shared by completions and code actions.
         self.upstream = Upstream(self.settings, resolve_endpoint(self.settings, self.environ))
@@ -224,20 +228,6 @@ class CodestralServer(LanguageServer):
         self.controls.refresh_status()
 
 
-def _supports_inline_completion(capabilities: types.ClientCapabilities) -> bool:
-    text_document = capabilities.text_document
-    return text_document is not None and text_document.inline_completion is not None
-
-
-def _renders_markdown(capabilities: types.ClientCapabilities) -> bool:
-    """Whether the client declared Markdown among its completion documentation formats."""
-    text_document = capabilities.text_document
-    completion = text_document.completion if text_document else None
-    item = completion.completion_item if completion else None
-    formats = item.documentation_format if item else None
-    return bool(formats) and types.MarkupKind.Markdown in formats
-
-
 def _register_secrets(options: object) -> None:
     """Scrub keys from logs before anything logs the initialize parameters."""
     settings, _problems = Settings.from_options(options)
@@ -294,7 +284,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         asyncio.get_running_loop().call_soon(ls.warm_up)
         ls.controls.start()
         ls.repository.start()
-        if _can_watch_files(ls):
+        if ls.client_features.watch_files:
             ls.client_register_capability(_WATCH_SOURCE_FILES)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -329,7 +319,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         ls: CodestralServer, params: types.DidChangeConfigurationParams
     ) -> None:
         options = params.settings
-        if not options and _can_pull_configuration(ls):
+        if not options and ls.client_features.pull_configuration:
             # Pull-model clients (VS Code) send an empty notification and expect us to ask.
             answers = await ls.workspace_configuration_async(
                 types.ConfigurationParams(items=[types.ConfigurationItem(section="codestral")])
@@ -370,7 +360,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
             document,
             completion,
             document.language_id,
-            markdown=_renders_markdown(ls.client_capabilities),
+            markdown=ls.client_features.completion_markdown,
         )
 
     @server.feature(types.SHUTDOWN)
@@ -434,17 +424,6 @@ _WATCH_SOURCE_FILES = types.RegistrationParams(
         )
     ]
 )
-
-
-def _can_watch_files(ls: CodestralServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    watched = workspace.did_change_watched_files if workspace else None
-    return bool(watched and watched.dynamic_registration)
-
-
-def _can_pull_configuration(ls: CodestralServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    return bool(workspace and workspace.configuration)
 
 
 __all__ = ["CodestralProtocol", "CodestralServer", "create_server"]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import client_capabilities
 
 from codestral_ls.actions import chat_buffer, comments, edits, prompts
 from codestral_ls.actions.catalog import (
@@ -19,7 +18,6 @@ from codestral_ls.actions.catalog import (
     title_of,
 )
 from codestral_ls.actions.run import ActionCancelled, collect_answer
-from codestral_ls.actions.service import ClientFeatures
 from codestral_ls.actions.target import Target, find_target
 from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document, PositionEncoding
@@ -472,19 +470,6 @@ def test_action_requests_round_trip_and_reject_garbage() -> None:
             ActionRequest.from_json(bad)
     with pytest.raises(ValueError):
         ActionRequest.from_json({**request.to_json(), "range": [["a", 0], [0, 0]]})
-
-
-# -- client features ---------------------------------------------------------------------------
-
-
-def test_client_features_of_real_editors() -> None:
-    neovim = ClientFeatures.of(client_capabilities("neovim@v0.11.0"))
-    assert neovim == ClientFeatures(True, True, True, True, True)
-    vscode = ClientFeatures.of(client_capabilities("visual-studio-code"))
-    assert vscode.resolve_edit and vscode.create_files
-    emacs = ClientFeatures.of(client_capabilities("emacs"))
-    assert emacs.literals and not emacs.resolve_edit and not emacs.create_files
-    assert ClientFeatures.of(types.ClientCapabilities()) == ClientFeatures(*[False] * 5)
 
 
 # -- streaming ---------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ class WorkProgress:
         self.cancelled: asyncio.Future[Any] | None = None
 
     async def begin(self) -> None:
-        if not _supports_progress(self._server):
+        if not self._server.client_features.work_done_progress:
             return
         token = f"codestral-{uuid.uuid4()}"
         progress = self._server.work_done_progress
@@ -130,11 +130,6 @@ class WorkProgress:
         progress.end(self._token, types.WorkDoneProgressEnd(message=message))
         progress.tokens.pop(self._token, None)
         self._token = None
-
-
-def _supports_progress(server: Any) -> bool:
-    window = server.client_capabilities.window
-    return bool(window and window.work_done_progress)
 
 
 __all__ = ["REPORT_EVERY_CHARS", "ActionCancelled", "WorkProgress", "collect_answer"]

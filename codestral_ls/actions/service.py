@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from codestral_ls.actions.catalog import (
 from codestral_ls.actions.comments import comment_style, language_of
 from codestral_ls.actions.run import ActionCancelled, WorkProgress, collect_answer
 from codestral_ls.actions.target import Target, find_target
+from codestral_ls.client_features import ClientFeatures
 from codestral_ls.documents import Document
 from codestral_ls.health import explain
 from codestral_ls.mistral_api import ApiError
@@ -41,41 +41,6 @@ from codestral_ls.mistral_api import ApiError
 log = logging.getLogger(__name__)
 
 _SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
-
-
-@dataclass(frozen=True)
-class ClientFeatures:
-    """What the client can do with code actions and edits, read once per request."""
-
-    literals: bool  # CodeAction objects (else bare Commands)
-    resolve_edit: bool  # fills ``edit`` lazily through codeAction/resolve
-    document_changes: bool  # versioned TextDocumentEdits
-    create_files: bool  # CreateFile operations
-    apply_edit: bool  # workspace/applyEdit
-
-    @classmethod
-    def of(cls, capabilities: types.ClientCapabilities) -> ClientFeatures:
-        text = capabilities.text_document
-        code_action = text.code_action if text else None
-        workspace = capabilities.workspace
-        workspace_edit = workspace.workspace_edit if workspace else None
-        operations = list(workspace_edit.resource_operations or []) if workspace_edit else []
-        resolve = code_action.resolve_support if code_action else None
-        # Neovim declares resource operations without documentChanges yet applies both;
-        # resource operations exist only inside documentChanges, so one implies the other.
-        document_changes = bool(workspace_edit and (workspace_edit.document_changes or operations))
-        return cls(
-            literals=bool(code_action and code_action.code_action_literal_support),
-            resolve_edit=bool(
-                code_action
-                and code_action.data_support
-                and resolve
-                and "edit" in resolve.properties
-            ),
-            document_changes=document_changes,
-            create_files=document_changes and types.ResourceOperationKind.Create in operations,
-            apply_edit=bool(workspace and workspace.apply_edit),
-        )
 
 
 class ActionFailed(Exception):
@@ -90,7 +55,7 @@ class ActionService:
 
     @property
     def features(self) -> ClientFeatures:
-        return ClientFeatures.of(self.server.client_capabilities)
+        return self.server.client_features
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -352,7 +317,7 @@ def _offer(
 ) -> types.CodeAction | types.Command:
     """The listed form of an action: data to resolve, a command to run, or a bare command."""
     command = types.Command(title=title, command=RUN_COMMAND, arguments=[request.to_json()])
-    if not features.literals:
+    if not features.code_action_literals:
         return command
     action = types.CodeAction(title=title, kind=spec.kind, diagnostics=list(diagnostics) or None)
     if features.resolve_edit:
@@ -393,4 +358,4 @@ def _read_file(uri: str) -> str | None:
         return None
 
 
-__all__ = ["ActionFailed", "ActionService", "ClientFeatures"]
+__all__ = ["ActionFailed", "ActionService"]
