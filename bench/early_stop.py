@@ -36,7 +36,7 @@ async def run(rounds: int = 5, token_delay: float = 0.004) -> list[Row]:
     with FakeMistral(api_key="test-key", token_delay=token_delay) as fake:
         server = await LspProcess.spawn(server_environment(fake.base_url))
         try:
-            await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0})
+            await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0, "alternatives": 1})
             for r in range(rounds):
                 for n, (marked, line) in enumerate(CASES):
                     answer = line + "\n" + TAIL + f"  # {r}"

@@ -71,7 +71,7 @@ async def measure(
             headers={"Authorization": "Bearer test-key"},
         )
         try:
-            await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0})
+            await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0, "alternatives": 1})
             server.did_open(URI, text)
             lines = text.split("\n")
             old = lines[cursor_line]

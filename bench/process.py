@@ -85,7 +85,7 @@ async def completion_growth(
     fake.fim_responder = lambda body: "compute(alpha, beta)"
     server = await LspProcess.spawn(server_environment(fake.base_url))
     try:
-        await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0})
+        await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0, "alternatives": 1})
         uris = [f"file:///bench/soak/module_{d}.py" for d in range(documents)]
         lines = [fifty_kb_file(d).split("\n") for d in range(documents)]
         versions = [1] * documents

@@ -54,7 +54,12 @@ def run(count: int, fault_every: int) -> int:
     started = time.monotonic()
     with FakeMistral() as fake:
         fake.fim_responder = lambda body: "value = compute(x)"
-        options = {"completionTimeoutMs": 300, "connectTimeoutMs": 300, "debounceMs": 0}
+        options = {
+            "completionTimeoutMs": 300,
+            "connectTimeoutMs": 300,
+            "debounceMs": 0,
+            "alternatives": 1,
+        }
         with LspProcess(environment(fake.base_url)) as server:
             server.initialize(options)
             pid = server.proc.pid

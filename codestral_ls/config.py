@@ -125,6 +125,13 @@ class Settings:
     max_lines: int = setting(
         16, "Most lines one multi-line completion may have.", minimum=1, maximum=500
     )
+    alternatives: int = setting(
+        3,
+        "Suggestions offered when you ask for one explicitly (an invoked inline request, e.g. "
+        "the Neovim plugin's next/previous keys), fetched at once; automatic requests fetch one.",
+        minimum=1,
+        maximum=5,
+    )
     # -- scheduling --------------------------------------------------------------------------
     debounce_ms: int = setting(
         150,

@@ -142,7 +142,8 @@ class Controls:
         line_before = document.line_text(cursor.line)[max(0, cursor.index - 2000) : cursor.index]
         suggestion = usage.suggestion_id(document.uri, cursor.line, line_before, completion.text)
         typed_since = completion.source in ("typed-ahead", "in-flight")
-        self.usage.shown(document.language_id, suggestion, typed_since=typed_since)
+        if completion.source != "alternative":  # shown only if the user cycles to it
+            self.usage.shown(document.language_id, suggestion, typed_since=typed_since)
         return types.Command(
             title="Codestral: accepted",
             command=ACCEPTED_COMMAND,

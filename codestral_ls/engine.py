@@ -20,6 +20,7 @@ decides *what* is completed lives here and in the modules above, testable withou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -55,7 +56,11 @@ class Completion:
 
     text: str
     cursor: Cursor
-    source: str  # "api", "cache", "typed-ahead" or "in-flight"
+    source: str  # "api", "cache", "typed-ahead", "in-flight" or "alternative"
+
+
+#: Sampling of the extra suggestions of an explicit request: above 0, so that they differ.
+ALTERNATIVE_TEMPERATURE = 0.7
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,54 @@ class CompletionEngine:
         text = await self._latest.run(asked.ticket, answer)
         self._check_unedited(asked)
         return self._shown(asked, text, "api")
+
+    async def alternatives(
+        self, document: Document, cursor: Cursor, first: Completion, count: int
+    ) -> list[Completion]:
+        """``first`` and up to ``count - 1`` other suggestions, for a request the user made
+        explicitly (cycling through suggestions); automatic requests never pay for these.
+
+        The others are fetched concurrently with distinct ``random_seed`` values at a
+        temperature above 0 (each its own cache entry, so cycling again is free), and
+        deduplicated; one that fails or says nothing new is left out. Never raises.
+        """
+        shown = [first]
+        context = self._sendable_context(document, cursor) if count > 1 else None
+        if context is None:
+            return shown
+        base = self.fim_request(context)
+        temperature = max(base.temperature, ALTERNATIVE_TEMPERATURE)
+        seed = base.random_seed or 0
+        requests = [
+            dataclasses.replace(base, temperature=temperature, random_seed=seed + number)
+            for number in range(1, count)
+        ]
+        edits = self._running.edits(document.uri)
+
+        async def fetch(request: FimRequest) -> str:
+            key = cache_key(request, context.mode.value, self.settings.max_lines)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+            return await self._running.shared(
+                key, lambda: self._fetch(document.uri, document.language_id, context, request, key)
+            )
+
+        answers = await asyncio.gather(*map(fetch, requests), return_exceptions=True)
+        if self._running.edits(document.uri) != edits:
+            return shown  # typed on meanwhile: the editor asks again
+        seen = {first.text.strip()}
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                if not isinstance(answer, (ApiError, asyncio.CancelledError)):
+                    log.error("alternative failed: internal error", exc_info=answer)
+                continue
+            if answer.strip() and answer.strip() not in seen:
+                seen.add(answer.strip())
+                shown.append(Completion(answer, cursor, "alternative"))
+        # Typing on follows the first suggestion before the others (newest is tried first).
+        self._typed_ahead.remember(document.uri, context.prompt, context.suffix, first.text)
+        return shown
 
     def _check_unedited(self, asked: _Asked) -> None:
         """Raise :class:`Superseded` if the document was edited since the request came.

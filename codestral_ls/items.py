@@ -13,6 +13,7 @@ keeps it in the list; ``isIncomplete`` makes the client ask again as the user ty
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from lsprotocol import types
 
@@ -24,20 +25,28 @@ _LABEL_CHARS = 48
 
 
 def inline_items(
-    document: Document, completion: Completion, command: types.Command | None = None
+    document: Document, suggestions: Sequence[tuple[Completion, types.Command | None]]
 ) -> types.InlineCompletionList:
-    """One ghost-text item; ``command`` is what the editor runs when the user accepts it."""
+    """One ghost-text item per suggestion, in order (editors cycle through them); each
+    carries the command the editor runs when the user accepts it."""
+    return types.InlineCompletionList(
+        items=[_inline_item(document, completion, command) for completion, command in suggestions]
+    )
+
+
+def _inline_item(
+    document: Document, completion: Completion, command: types.Command | None
+) -> types.InlineCompletionItem:
     cursor = completion.cursor
     line = document.line_text(cursor.line)
     rest_of_line = line[cursor.index :]
     start = _position(document, cursor)
     end = _position(document, Cursor(cursor.line, len(line)))
-    item = types.InlineCompletionItem(
+    return types.InlineCompletionItem(
         insert_text=completion.text + rest_of_line,
         range=types.Range(start=start, end=end),
         command=command,
     )
-    return types.InlineCompletionList(items=[item])
 
 
 def completion_items(

@@ -342,7 +342,14 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         completion = await ls.engine.complete(document, cursor, invoked=invoked)
         if completion is None:
             return types.InlineCompletionList(items=[])
-        return inline_items(document, completion, ls.controls.shown(document, completion))
+        suggestions = [completion]
+        if invoked:  # the user asked: offer alternatives to cycle through
+            suggestions = await ls.engine.alternatives(
+                document, cursor, completion, ls.settings.alternatives
+            )
+        return inline_items(
+            document, [(each, ls.controls.shown(document, each)) for each in suggestions]
+        )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(

@@ -46,7 +46,7 @@ async def test_toggle_stops_upstream_calls_globally_and_per_file(
     assert status["state"] == "disabled" and "this file" in status["message"]
     assert (await session.inline(A, 1, 4, invoked=True)).items == ()
     assert fake.fim_requests == []
-    assert (await session.inline(B, 1, 4, invoked=True)).items[0].insert_text.startswith("return 1")
+    assert (await session.inline(B, 1, 4)).items[0].insert_text.startswith("return 1")
     assert len(fake.fim_requests) == 1
 
 
@@ -92,10 +92,10 @@ async def test_accepting_counts_in_the_usage_file(fake: FakeMistral, tmp_path: P
     session = await EditorSession.start("neovim", env)
     try:
         session.open(A, "def answer():\n    \n")
-        item = (await session.inline(A, 1, 4, invoked=True)).items[0]
+        item = (await session.inline(A, 1, 4)).items[0]
         assert item.command.command == "codestral.accepted"
         session.type_text(A, 1, 4, "ret")  # typing through it: the same suggestion
-        again = (await session.inline(A, 1, 7, invoked=True)).items[0]
+        again = (await session.inline(A, 1, 7)).items[0]
         assert again.command.arguments == item.command.arguments
         await execute(session, item.command.command, *item.command.arguments)
     finally:
@@ -109,3 +109,30 @@ async def test_accepting_counts_in_the_usage_file(fake: FakeMistral, tmp_path: P
     assert {language for _hour, language in counts} == {"python"}
     line = json.loads((tmp_path / "usage.jsonl").read_text().splitlines()[0])
     assert "return" not in json.dumps(line)  # counts only: no code, no names
+
+
+async def test_an_explicit_request_offers_distinct_alternatives_and_an_automatic_one_does_not(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    def answer(body: dict[str, Any]) -> str:
+        seed = body.get("random_seed")
+        return {None: "return a + b", 1: "return b + a", 2: "return a + b"}.get(seed, "?")
+
+    fake.fim_responder = answer
+    session.open(A, 'API_KEY = "sk-' + "x" * 40 + '"\ndef add(a, b):\n    \n')
+    automatic = await session.inline(A, 2, 4)
+    assert len(automatic.items) == 1 and len(fake.fim_requests) == 1
+
+    explicit = await session.inline(A, 2, 4, invoked=True)
+    texts = [item.insert_text for item in explicit.items]
+    assert texts == ["return a + b", "return b + a"]  # the duplicate (seed 2) is left out
+    extra = [request.body for request in fake.fim_requests[1:]]
+    assert sorted(body["random_seed"] for body in extra) == [1, 2]
+    assert all(body["temperature"] > 0 for body in extra)
+    assert all("x" * 40 not in body["prompt"] for body in extra)  # masked like the first
+    ids = {item.command.arguments[0]["id"] for item in explicit.items}
+    assert len(ids) == 2
+
+    again = await session.inline(A, 2, 4, invoked=True)  # cycling again: all from the cache
+    assert [item.insert_text for item in again.items] == texts
+    assert len(fake.fim_requests) == 3

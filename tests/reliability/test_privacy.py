@@ -202,7 +202,9 @@ async def test_through_lsp_a_password_before_an_auto_closed_quote_is_not_sent(
     fake: FakeMistral,
 ) -> None:
     secret = "hunter2-Very-Private-Passw0rd"
-    session = await EditorSession.start("neovim", server_environment(fake.base_url))
+    session = await EditorSession.start(
+        "neovim", server_environment(fake.base_url), {"alternatives": 1}
+    )
     try:
         uri = "file:///project/settings.py"
         session.open(uri, f'DB_PASSWORD = "{secret}"\nx = \n')

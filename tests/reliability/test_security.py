@@ -22,7 +22,9 @@ from tests.reliability.lsp_process import LspProcess, environment
 KEY = "sk-codestral-LEAKCANARY-4f3a9b2c7d1e"
 SELF_HOSTED_KEY = "selfhosted-LEAKCANARY-77aa"
 URI = "file:///project/calc.py"
-FAST = {"completionTimeoutMs": 800, "connectTimeoutMs": 500, "debounceMs": 0}
+#: One upstream call per request (no alternatives for invoked requests): the tests count
+#: and read each request sent.
+FAST = {"completionTimeoutMs": 800, "connectTimeoutMs": 500, "debounceMs": 0, "alternatives": 1}
 
 
 def key_environment(base_url: str | None, **extra: str) -> dict[str, str]:
