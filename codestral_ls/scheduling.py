@@ -368,6 +368,11 @@ class RunningCalls:
         )
         return self._shared.call(key, fetch)
 
+    def shared(self, key: str, fetch: Callable[[], Awaitable[str]]) -> Awaitable[str]:
+        """A call shared by key that is not a document's running call (an alternative
+        suggestion): nobody types ahead of it, so it closes when nobody waits."""
+        return self._shared.call(key, fetch)
+
     def __len__(self) -> int:
         """Calls running now (shared ones once)."""
         return len(self._shared)
