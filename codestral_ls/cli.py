@@ -61,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What a person who runs ``codestral-ls`` at a terminal sees (an editor's stdin is a pipe).
+STARTED_BY_HAND = (
+    f"codestral-ls {__version__}: Codestral's language server, waiting for an editor to speak "
+    "LSP on stdin (editors start it: see editors/README.md). To try it here: "
+    "codestral-ls complete FILE --line N --column N. Ctrl-D quits."
+)
+
+
+def _is_a_terminal(stream: object) -> bool:
+    try:
+        return bool(stream and stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no stdin, or a closed one
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The terminal mode prints one line per failure itself; its log is opt-in.
@@ -74,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codestral_ls.stats_report import run_stats
 
         return run_stats(args)
+    if not args.tcp and _is_a_terminal(sys.stdin):
+        print(STARTED_BY_HAND, file=sys.stderr)
     from codestral_ls import early_initialize
 
     # The editor gets its initialize answer before the heavy imports below.

@@ -109,6 +109,18 @@ class EditorLogHandler(logging.Handler):
             self._sending = False
 
 
+def _unreadable_message_tracebacks(record: logging.LogRecord) -> bool:
+    """Drop pygls's tracebacks for a message it cannot read (one per reader, two for bad
+    parameters): the server then logs the same error in one line (``report_server_error``,
+    ``structure_message``), and a traceback of the JSON parser only says the client sent
+    garbage. They still show at debug level."""
+    return not (
+        record.name.startswith("pygls")
+        and isinstance(record.msg, str)
+        and record.msg.startswith(("Unable to handle message", "Unable to deserialize message"))
+    )
+
+
 def configure(log_file: str | None, level: int = logging.INFO) -> None:
     """Set up the root logger: scrubbing always, a file if asked, nothing on stdout (LSP's)."""
     root = logging.getLogger()
@@ -122,6 +134,8 @@ def configure(log_file: str | None, level: int = logging.INFO) -> None:
         handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.addFilter(SCRUBBER)
+    if level > logging.DEBUG:
+        handler.addFilter(_unreadable_message_tracebacks)
     root.addHandler(handler)
     # pygls logs every message in full at INFO (initialize parameters included, which may
     # hold a key) and httpx every request: both only when debugging.

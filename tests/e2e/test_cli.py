@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
+import select
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -188,6 +192,55 @@ def test_complete_through_a_gateway_with_settings(tmp_path: Path, source: Path) 
         assert all("mistral-key" not in r.raw.decode() for r in gateway.fim_requests)
 
 
+def _frame(body: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def test_started_by_hand_it_says_what_it_is() -> None:
+    """At a terminal, with no editor, one line says what this is and what to run instead."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        COMMAND,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server_environment(None),
+    )
+    os.close(terminal)
+    try:
+        # Waits for the line, however long start-up takes (the bound only stops a hang).
+        ready, _, _ = select.select([process.stderr], [], [], 120)
+        assert ready, "nothing on stderr"
+        line = process.stderr.readline().decode()
+        assert line.startswith("codestral-ls ") and "language server" in line, line
+        assert "editors/README.md" in line and "codestral-ls complete FILE" in line, line
+    finally:
+        os.write(controller, b"\x04")  # Ctrl-D: the end of the input
+        os.close(controller)
+        out, err = process.communicate(timeout=120)
+    assert err.decode().strip() == "", err.decode()  # the one line, then nothing
+    assert out == b""
+
+
+def test_piped_input_gets_no_greeting_and_bad_bodies_one_line_each() -> None:
+    """An editor's stdin is a pipe: no greeting. A body that is not JSON, or not a message,
+    is logged in one line, not as pygls tracebacks."""
+    bad = [
+        b"{bad json",
+        b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"x":1}}',
+        b"[1, 2]",
+    ]
+    initialize = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
+    stdin = _frame(initialize) + b"".join(_frame(body) for body in bad)
+    env = server_environment(closed_port_url())  # a key: no "completions are off" line
+    result = subprocess.run(COMMAND, input=stdin, capture_output=True, timeout=120, env=env)
+    log = result.stderr.decode()
+    assert "Traceback" not in log and " pygls." not in log, log
+    about_bodies = [line for line in log.splitlines() if "protocol error" in line]
+    assert len(about_bodies) == len(bad), log
+    assert b'{"id": 1, ' in result.stdout  # and it still answered the editor
+
+
 async def test_lsp_over_tcp(fake: FakeMistral) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -196,21 +249,24 @@ async def test_lsp_over_tcp(fake: FakeMistral) -> None:
         *COMMAND, "--tcp", f"127.0.0.1:{port}", env=server_environment(fake.base_url)
     )
     try:
-        for _ in range(100):
+        # Ready is when it accepts: wait for that as long as the process lives, however slow
+        # the machine (the deadline only stops a hang).
+        deadline = time.monotonic() + 120
+        while True:
             try:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 break
             except OSError:
+                assert process.returncode is None, f"the server exited {process.returncode}"
+                assert time.monotonic() < deadline, "the server never listened"
                 await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the server never listened")
         body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
-        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        writer.write(_frame(body))
         await writer.drain()
         while True:  # skip the server's log notifications until the answer
-            header = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            header = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 120)
             length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
-            answer = json.loads(await asyncio.wait_for(reader.readexactly(length), 10))
+            answer = json.loads(await asyncio.wait_for(reader.readexactly(length), 120))
             if answer.get("id") == 1:
                 break
         capabilities = answer["result"]["capabilities"]
