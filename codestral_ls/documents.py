@@ -19,17 +19,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-#: Split after each LSP line terminator (\r\n, \r, \n); ``str.splitlines`` knows many more.
-_SPLIT_KEEP_ENDS = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
+#: An LSP line terminator (``str.splitlines`` knows many more: U+2028, U+0085, \f ...).
+_TERMINATOR = re.compile(r"(\r\n|\r|\n)")
+#: Code points that take two utf-16 units (a surrogate pair).
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def split_lines(text: str) -> list[str]:
     """Split ``text`` into lines that keep their terminators; the last line has none.
 
     ``"a\\nb\\n"`` gives ``["a\\n", "b\\n", ""]``: a document always has at least one line, and a
-    trailing terminator opens an empty last line, as editors count lines.
+    trailing terminator opens an empty last line, as editors count lines. Linear in ``text``
+    (one regex pass that only stops at terminators, then pairs each line with its own).
     """
-    return _SPLIT_KEEP_ENDS.split(text)
+    parts = _TERMINATOR.split(text)
+    lines = [parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2)]
+    lines.append(parts[-1])
+    return lines
 
 
 def line_content(line: str) -> str:
@@ -71,17 +77,20 @@ class PositionEncoding(str, Enum):
         return 3 if code < 0x10000 else 4
 
     def index_of_column(self, text: str, column: int) -> int:
-        """Python index in ``text`` of client ``column``; clamped, rounding down inside a char."""
+        """Python index in ``text`` of client ``column``; clamped, rounding down inside a char.
+
+        Every code point is at least one unit, so only ``text[:column]`` can matter: the cost
+        is bounded by the column, at C speed (an encode, not a Python loop per character).
+        """
         if column <= 0:
             return 0
-        if self is PositionEncoding.UTF32 or text.isascii():
-            return min(column, len(text))
-        seen = 0
-        for index, char in enumerate(text):
-            seen += self.units(char)
-            if seen > column:
-                return index
-        return len(text)
+        prefix = text[:column]
+        if self is PositionEncoding.UTF32 or prefix.isascii():
+            return len(prefix)
+        if self is PositionEncoding.UTF16:
+            return _utf16_index(prefix, column)
+        data = prefix.encode("utf-8", errors="surrogatepass")[:column]
+        return len(_whole_utf8(data).decode("utf-8", errors="surrogatepass"))
 
     def column_of_index(self, text: str, index: int) -> int:
         """Client column of the Python ``index`` in ``text``."""
@@ -92,6 +101,34 @@ class PositionEncoding(str, Enum):
             # surrogatepass: a lone surrogate (valid in JSON text) is one unit, as in units()
             return len(prefix.encode("utf-16-le", errors="surrogatepass")) // 2
         return len(prefix.encode("utf-8", errors="surrogatepass"))
+
+
+def _utf16_index(prefix: str, column: int) -> int:
+    """Index of utf-16 ``column`` in ``prefix`` (which is ``text[:column]``)."""
+    if len(prefix.encode("utf-16-le", errors="surrogatepass")) == 2 * len(prefix):
+        return len(prefix)  # no surrogate pairs: one unit per character (a fast C pass)
+    astral = 0  # surrogate pairs before the index
+    for match in _ASTRAL.finditer(prefix):
+        start = match.start()
+        if start + astral + 2 <= column:
+            astral += 1
+        elif start + astral < column:
+            return start  # the column falls between the two halves of a pair: round down
+        else:
+            break
+    return min(column - astral, len(prefix))
+
+
+def _whole_utf8(data: bytes) -> bytes:
+    """``data`` without a multi-byte sequence cut at its end."""
+    lead = len(data) - 1
+    while lead >= 0 and data[lead] & 0xC0 == 0x80:  # continuation bytes
+        lead -= 1
+    if lead < 0:
+        return data
+    first = data[lead]
+    needed = 1 if first < 0x80 else 2 if first < 0xE0 else 3 if first < 0xF0 else 4
+    return data if len(data) - lead >= needed else data[:lead]
 
 
 @dataclass(frozen=True)
@@ -138,25 +175,38 @@ class Document:
         return ""
 
     def cursor(self, line: int, column: int) -> Cursor:
-        """Resolve a client (line, column) to indices, clamped into the document."""
+        """Resolve a client (line, column) to indices, clamped into the document.
+
+        Costs O(column) at C speed, never a Python loop over the line, and copies nothing
+        past the column.
+        """
         if line < 0:
             return Cursor(0, 0)
         if line >= len(self.lines):
             last = len(self.lines) - 1
-            return Cursor(last, len(line_content(self.lines[last])))
-        content = line_content(self.lines[line])
-        return Cursor(line, self.encoding.index_of_column(content, column))
+            return Cursor(last, self.line_length(last))
+        index = self.encoding.index_of_column(self.lines[line], column)
+        return Cursor(line, min(index, self.line_length(line)))
+
+    def line_length(self, line: int) -> int:
+        """Length of ``line``'s content in characters (terminator excluded), in O(1)."""
+        text = self.lines[line]
+        if text.endswith("\r\n"):
+            return len(text) - 2
+        return len(text) - 1 if text.endswith(("\n", "\r")) else len(text)
 
     def is_valid_position(self, line: int, column: int) -> bool:
         """Whether (line, column) names a real place (not past the end of its line or file)."""
         if line < 0 or column < 0 or line >= len(self.lines):
             return False
+        if column <= self.line_length(line):
+            return True  # every character is at least one unit of any encoding
         content = line_content(self.lines[line])
         return column <= self.encoding.column_of_index(content, len(content))
 
     def column(self, cursor: Cursor) -> int:
         """The client column of ``cursor``."""
-        return self.encoding.column_of_index(line_content(self.lines[cursor.line]), cursor.index)
+        return self.encoding.column_of_index(self.lines[cursor.line], cursor.index)
 
     def text_before(self, cursor: Cursor, max_chars: int) -> str:
         """Up to ``max_chars`` of text before ``cursor``, cut at a line start where possible.
@@ -197,8 +247,8 @@ class Document:
 
     def contains(self, cursor: Cursor) -> bool:
         """Whether ``cursor`` (indices, as from :meth:`cursor`) is still inside the document."""
-        return 0 <= cursor.line < len(self.lines) and 0 <= cursor.index <= len(
-            line_content(self.lines[cursor.line])
+        return 0 <= cursor.line < len(self.lines) and 0 <= cursor.index <= self.line_length(
+            cursor.line
         )
 
     def text_after(self, cursor: Cursor, max_chars: int) -> str:
@@ -244,30 +294,33 @@ class Document:
     ) -> None:
         """Replace the client range ``start``..``end`` (line, column pairs) with ``new_text``.
 
-        Only the touched lines are re-split. The neighbouring lines are re-split with them so a
-        ``\\r`` and a ``\\n`` that an edit brings together become one ``\\r\\n`` terminator.
+        Only ``new_text`` is split; the touched lines are cut at the edit and glued to its
+        first and last pieces. Where the edit brings a ``\\r`` and a ``\\n`` together (at
+        either end) they become one ``\\r\\n`` terminator, as a fresh split would make them.
         """
         first = self.cursor(*start)
         last = self.cursor(*end)
         if (last.line, last.index) < (first.line, first.index):
             first, last = last, first
-        lo = max(first.line - 1, 0)
-        hi = min(last.line + 1, len(self.lines) - 1)
-        joined = (
-            "".join(self.lines[lo : first.line])
-            + self.lines[first.line][: first.index]
-            + new_text
-            + self.lines[last.line][last.index :]
-            + "".join(self.lines[last.line + 1 : hi + 1])
-        )
-        pieces = split_lines(joined)
-        if hi < len(self.lines) - 1:
-            # The region ends with a terminator and more lines follow: the empty piece that
-            # split_lines opens after it is the start of the next, untouched line.
-            pieces.pop()
-        self.lines[lo : hi + 1] = pieces
+        pieces = split_lines(new_text)
+        pieces[0] = self.lines[first.line][: first.index] + pieces[0]
+        pieces[-1] += self.lines[last.line][last.index :]
+        lo = first.line
+        if len(pieces) > 1 and _joins_crlf(pieces[-2], pieces[-1]):
+            ending = pieces.pop()  # "…\r" then the tail's "\n"
+            pieces[-1] += ending
+        if lo > 0 and _joins_crlf(self.lines[lo - 1], pieces[0]):
+            lo -= 1
+            pieces[0] = self.lines[lo] + pieces[0]  # the line above ends with "\r"
+        self.lines[lo : last.line + 1] = pieces
         if version is not None:
             self.version = version
+
+
+def _joins_crlf(line: str, following: str) -> bool:
+    """Whether ``line`` ends with a lone ``\\r`` and ``following`` is a lone ``\\n`` line, which
+    together are one line ending in ``\\r\\n``."""
+    return following == "\n" and line.endswith("\r")
 
 
 class DocumentStore:

@@ -20,7 +20,9 @@ from lsprotocol import types
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.engine import Completion
 
-_WORD_TAIL = re.compile(r"\w*$")
+#: A word, matched on the reversed text before the cursor: ``\w*$`` searched forwards retries
+#: from every position and is quadratic in a long word (40,000 hex digits: 30 s).
+_WORD = re.compile(r"\w*")
 _LABEL_CHARS = 48
 
 
@@ -56,7 +58,7 @@ def completion_items(
     as a fenced code block for clients that render Markdown, else as a plain string."""
     cursor = completion.cursor
     before = document.line_text(cursor.line)[: cursor.index]
-    word = _WORD_TAIL.search(before).group(0)  # type: ignore[union-attr]
+    word = word_before(before)
     word_start = Cursor(cursor.line, cursor.index - len(word))
     new_text = word + completion.text
     item = types.CompletionItem(
@@ -76,6 +78,11 @@ def completion_items(
         ),
     )
     return types.CompletionList(is_incomplete=True, items=[item])
+
+
+def word_before(text: str) -> str:
+    """The word (``\\w`` characters) that ``text`` ends with, in linear time."""
+    return _WORD.match(text[::-1]).group(0)[::-1]  # type: ignore[union-attr]
 
 
 def _documentation(code: str, language_id: str, markdown: bool) -> str | types.MarkupContent:

@@ -5,6 +5,12 @@ cursor is cut to a budget (a few thousand characters each way by default, more b
 cursor than after, as the model needs the past more than the future). Cuts fall on line
 boundaries so the model never sees half an identifier.
 
+Every per-request cost is bounded by a window around the cursor, never by the size of a line
+or file: the prompt and suffix by their budgets, the cursor's line by :data:`MAX_LINE_CHARS`.
+A line longer than that (minified code, a data blob, a base64 string) gets no completion at
+all: converting its positions and scanning it would cost more on every keystroke than a
+completion there is worth, and nothing useful fits after 10,000 characters of one line.
+
 The mode decides how much the model may write: finishing the current line (the cursor is in
 the middle of code, or at the end of an ordinary statement) or a block of several lines (the
 cursor is on an empty line, or just after a block opener such as ``:`` or ``{``).
@@ -27,6 +33,14 @@ _LIST_OPENER = re.compile(r"[(\[]\s*$")
 #: punctuation an editor auto-inserts. Completing before them is still completing the line.
 _CLOSERS_ONLY = re.compile(r"""^[\s)\]}>"'`;:,.]*$""")
 _INDENT = re.compile(r"^[ \t]*")
+
+#: The longest cursor line that gets completions (see the module docstring).
+MAX_LINE_CHARS = 10_000
+
+
+def line_in_window(document: Document, line: int) -> bool:
+    """Whether ``line`` is short enough to complete on (O(1): no scan, no conversion)."""
+    return not 0 <= line < document.line_count or document.line_length(line) <= MAX_LINE_CHARS
 
 
 class Mode(str, Enum):

@@ -35,6 +35,7 @@ from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.items import completion_items, inline_items
+from codestral_ls.prompt import line_in_window
 from codestral_ls.pygls_compat import PatchedProtocol, feature_handler, shutdown_requested
 from codestral_ls.upstream import Upstream
 
@@ -401,6 +402,9 @@ def _document_at(ls: CodestralServer, uri: str, position: types.Position) -> Doc
     document = ls.documents.get(uri)
     if document is None:
         log.info("completion asked for a document that is not open: %s", uri)
+        return None
+    if not line_in_window(document, position.line):
+        log.debug("no completion on a line longer than the window: %s:%d", uri, position.line)
         return None
     if not document.is_valid_position(position.line, position.character):
         log.info("completion asked at a position outside %s: %s", uri, position)
