@@ -44,6 +44,9 @@ _METHOD_HEADER = re.compile(
     rf"^\s*(?:{_MODIFIERS}\s+|get\s+|set\s+|\*\s*)*[A-Za-z_$][\w$]*\s*(?:<[^>]*>)?\s*"
     r"\([^;]*\)\s*(?::\s*[^={;]+)?\{\s*$"
 )
+#: Longer lines are no headers; _C_HEADER's backtracking grows fast with the length (6 s for
+#: 10,000 spaces), so it only ever sees lines this short.
+_HEADER_MAX_CHARS = 1_000
 _CONTROL = re.compile(
     r"^\s*(?:if|else|for|foreach|while|do|switch|case|return|catch|try|elif|with|match|when)\b"
 )
@@ -201,7 +204,7 @@ def enclosing_block(document: Document, line: int) -> tuple[int, int] | None:
 
 def is_header(text: str) -> bool:
     """Whether ``text`` looks like the first line of a function, class or similar block."""
-    if _CONTROL.match(text):
+    if len(text) > _HEADER_MAX_CHARS or _CONTROL.match(text):
         return False
     return any(
         pattern.match(text)
