@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from codestral_ls.mistral_api import FimRequest
+from codestral_ls.fim import FimRequest
 
 #: How much of the prompt before a completion must still match for typed-ahead reuse.
 _ANCHOR_CHARS = 400

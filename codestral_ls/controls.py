@@ -25,8 +25,8 @@ from codestral_ls.status import STATUS_NOTIFICATION, Inputs, Status, StatusBoard
 from codestral_ls.switches import TOGGLE_COMMAND, Switches, parse_arguments
 
 if TYPE_CHECKING:
+    from codestral_ls.completion import Completion
     from codestral_ls.documents import Document
-    from codestral_ls.engine import Completion
     from codestral_ls.server import CodestralServer
 
 log = logging.getLogger(__name__)

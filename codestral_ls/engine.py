@@ -29,12 +29,14 @@ from typing import Any
 
 from codestral_ls import privacy
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
+from codestral_ls.completion import Completion
 from codestral_ls.config import Settings
 from codestral_ls.context import RepositoryContext
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import Endpoint
+from codestral_ls.errors import ApiError
+from codestral_ls.fim import FimRequest
 from codestral_ls.health import UpstreamHealth
-from codestral_ls.mistral_api import ApiError, FimRequest
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
 from codestral_ls.prompt import FimContext, build_context
 from codestral_ls.scheduling import (
@@ -48,15 +50,6 @@ from codestral_ls.scheduling import (
 from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Completion:
-    """Text to insert at ``cursor``, and where it came from (for logs and benchmarks)."""
-
-    text: str
-    cursor: Cursor
-    source: str  # "api", "cache", "typed-ahead", "in-flight" or "alternative"
 
 
 #: Sampling of the extra suggestions of an explicit request: above 0, so that they differ.

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
+from codestral_ls.completion import Completion
 from codestral_ls.documents import Cursor, Document
-from codestral_ls.engine import Completion
 
 #: A word, matched on the reversed text before the cursor: ``\w*$`` searched forwards retries
 #: from every position and is quadratic in a long word (40,000 hex digits: 30 s).

@@ -23,7 +23,6 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,41 +30,10 @@ import httpx
 
 from codestral_ls import __version__
 from codestral_ls.endpoint import Endpoint
+from codestral_ls.errors import ApiError, ErrorKind
+from codestral_ls.fim import FimRequest, sendable
 
 log = logging.getLogger(__name__)
-
-
-class ErrorKind(str, Enum):
-    """What went wrong, in the terms the user's remedy depends on."""
-
-    AUTH = "auth"  # 401/403: the key
-    NOT_FOUND = "not-found"  # 404: the base URL or model
-    INVALID = "invalid-request"  # 400/422: what we sent
-    RATE_LIMITED = "rate-limited"  # 429
-    SERVER = "server"  # 5xx
-    TIMEOUT = "timeout"
-    NETWORK = "network"  # refused, reset, DNS, cut stream
-    BAD_RESPONSE = "bad-response"  # not the documented format
-
-
-class ApiError(Exception):
-    """A failed API call. ``str()`` is safe to show: it never contains the key."""
-
-    def __init__(
-        self,
-        kind: ErrorKind,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        missing_route: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
-        #: The API route this endpoint lacks (``/fim/completions`` on a chat-only gateway).
-        self.missing_route = missing_route
 
 
 @dataclass(frozen=True)
@@ -75,39 +43,6 @@ class Timeouts:
     connect: float = 3.0
     read: float = 5.0
     total: float = 5.0
-
-
-@dataclass(frozen=True)
-class FimRequest:
-    """The fields of ``POST /fim/completions`` we use (the API rejects unknown fields)."""
-
-    model: str
-    prompt: str
-    suffix: str
-    max_tokens: int | None = None
-    min_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: tuple[str, ...] = ()
-    random_seed: int | None = None
-
-    def body(self, *, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "prompt": sendable(self.prompt),
-            "suffix": sendable(self.suffix),
-            "stream": stream,
-        }
-        optional = {
-            "max_tokens": self.max_tokens,
-            "min_tokens": self.min_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "random_seed": self.random_seed,
-            "stop": list(self.stop) or None,
-        }
-        body.update({k: v for k, v in optional.items() if v is not None})
-        return body
 
 
 @dataclass
@@ -121,16 +56,6 @@ class FimResult:
     stopped_early: bool = False
     usage: dict[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
-
-
-def sendable(text: str) -> str:
-    """``text`` as UTF-8 can carry it: lone surrogates (which JSON text may hold, and so an
-    editor's document) become U+FFFD instead of failing the whole request."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 class MistralClient:

@@ -37,7 +37,7 @@ from codestral_ls.endpoint import (
     resolve_endpoint,
 )
 from codestral_ls.engine import CompletionEngine
-from codestral_ls.mistral_api import ApiError, ErrorKind
+from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.upstream import Upstream
 
 _LANGUAGES = {

@@ -21,7 +21,7 @@ from codestral_ls.actions.run import ActionCancelled, collect_answer
 from codestral_ls.actions.target import Target, find_target
 from codestral_ls.config import Settings
 from codestral_ls.documents import Cursor, Document, PositionEncoding
-from codestral_ls.mistral_api import ApiError, ErrorKind
+from codestral_ls.errors import ApiError, ErrorKind
 
 PY = '''import os
 

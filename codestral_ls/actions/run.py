@@ -18,7 +18,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from codestral_ls.mistral_api import ApiError, ErrorKind
+from codestral_ls.errors import ApiError, ErrorKind
 
 log = logging.getLogger(__name__)
 

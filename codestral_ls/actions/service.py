@@ -35,8 +35,8 @@ from codestral_ls.actions.run import ActionCancelled, WorkProgress, collect_answ
 from codestral_ls.actions.target import Target, find_target
 from codestral_ls.client_features import ClientFeatures
 from codestral_ls.documents import Document
-from codestral_ls.health import explain
-from codestral_ls.mistral_api import ApiError
+from codestral_ls.errors import ApiError
+from codestral_ls.messages import explain
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from codestral_ls.endpoint import Endpoint
+from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.health import UpstreamHealth
-from codestral_ls.mistral_api import ApiError, ErrorKind
 
 ENDPOINT = Endpoint("https://codestral.mistral.ai/v1", "key", "CODESTRAL_API_KEY")
 

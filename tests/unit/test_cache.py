@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codestral_ls.cache import CompletionCache, TypedAhead, cache_key
-from codestral_ls.mistral_api import FimRequest
+from codestral_ls.fim import FimRequest
 
 
 def request(prompt: str = "def f(", suffix: str = ")", **fields: object) -> FimRequest:
