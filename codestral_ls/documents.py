@@ -38,13 +38,16 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def terminator(line: str) -> str:
+    """``line``'s end-of-line: ``"\\r\\n"``, ``"\\n"``, ``"\\r"``, or ``""`` (the last line)."""
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return line[-1] if line.endswith(("\n", "\r")) else ""
+
+
 def line_content(line: str) -> str:
     """``line`` without its terminator."""
-    if line.endswith("\r\n"):
-        return line[:-2]
-    if line.endswith(("\n", "\r")):
-        return line[:-1]
-    return line
+    return line[: len(line) - len(terminator(line))]
 
 
 class PositionEncoding(str, Enum):
@@ -191,9 +194,15 @@ class Document:
     def line_length(self, line: int) -> int:
         """Length of ``line``'s content in characters (terminator excluded), in O(1)."""
         text = self.lines[line]
-        if text.endswith("\r\n"):
-            return len(text) - 2
-        return len(text) - 1 if text.endswith(("\n", "\r")) else len(text)
+        return len(text) - len(terminator(text))
+
+    def line_end(self, line: int) -> Cursor:
+        """The cursor after the last character of ``line``'s content."""
+        return Cursor(line, self.line_length(line))
+
+    def newline(self) -> str:
+        """The document's end-of-line (its first line's; ``"\\n"`` for a one-line document)."""
+        return terminator(self.lines[0]) or "\n"
 
     def is_valid_position(self, line: int, column: int) -> bool:
         """Whether (line, column) names a real place (not past the end of its line or file)."""

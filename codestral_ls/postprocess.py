@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from codestral_ls.prompt import FimContext, Mode, indent_width
+from codestral_ls.indentation import indent_width
+from codestral_ls.prompt import FimContext, Mode
 
 #: A line made only of closing brackets (and a trailing separator) ends a block: keep it, stop.
 _CLOSING_LINE = re.compile(r"^\s*(?:[)\]}]+[;,)]*|end|fi|done|esac)\s*$")

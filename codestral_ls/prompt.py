@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from codestral_ls.documents import Cursor, Document
+from codestral_ls.indentation import indent_width
 
 #: A line ending in one of these opens a block: the next lines are its body.
 _BLOCK_OPENER = re.compile(r"(?:[:{]|=>|\bdo|\bthen|\bbegin)\s*$")
@@ -32,7 +33,6 @@ _LIST_OPENER = re.compile(r"[(\[]\s*$")
 #: What may follow the cursor without making it "mid-line": closing brackets, quotes and the
 #: punctuation an editor auto-inserts. Completing before them is still completing the line.
 _CLOSERS_ONLY = re.compile(r"""^[\s)\]}>"'`;:,.]*$""")
-_INDENT = re.compile(r"^[ \t]*")
 
 #: The longest cursor line that gets completions (see the module docstring).
 MAX_LINE_CHARS = 10_000
@@ -73,12 +73,6 @@ class FimContext:
         return _CLOSERS_ONLY.match(self.line_after) is not None
 
 
-def indent_width(line: str) -> int:
-    """Width of ``line``'s leading whitespace (a tab counts as one column, as the model sees it)."""
-    match = _INDENT.match(line)
-    return len(match.group(0)) if match else 0
-
-
 def choose_mode(line_before: str, line_after: str) -> Mode:
     """Single-line in the middle of code, multi-line on a blank line or after a block opener."""
     if _CLOSERS_ONLY.match(line_after) is None:
@@ -94,7 +88,7 @@ def choose_mode(line_before: str, line_after: str) -> Mode:
 
 def _min_indent(line_before: str, mode: Mode) -> int:
     if not line_before.strip():
-        return len(line_before)
+        return indent_width(line_before)
     if mode is Mode.MULTI_LINE:
         return indent_width(line_before) + 1
     return 0

@@ -38,26 +38,8 @@ from codestral_ls.endpoint import (
 )
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.errors import ApiError, ErrorKind
+from codestral_ls.languages import language_from_path
 from codestral_ls.upstream import Upstream
-
-_LANGUAGES = {
-    ".py": "python",
-    ".js": "javascript",
-    ".ts": "typescript",
-    ".rs": "rust",
-    ".go": "go",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-    ".java": "java",
-    ".rb": "ruby",
-    ".lua": "lua",
-    ".sh": "shellscript",
-    ".md": "markdown",
-    ".el": "emacs-lisp",
-    ".tsx": "typescriptreact",
-}
-
 
 #: Exit statuses (see the module's docstring).
 COMPLETED, NOTHING, CONFIGURATION, UNAVAILABLE = 0, 1, 2, 3
@@ -97,7 +79,7 @@ def _run(args: argparse.Namespace) -> str | None:
     document = Document(
         path.resolve().as_uri(),
         text,
-        language_id=args.language or _LANGUAGES.get(path.suffix.lower(), ""),
+        language_id=args.language or language_from_path(path.name),
         encoding=PositionEncoding.UTF32,
     )
     if not document.is_valid_position(args.line - 1, args.column - 1):

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from lsprotocol import types
 
-from codestral_ls.actions import chat_buffer, comments, edits, prompts
+from codestral_ls import indentation
+from codestral_ls.actions import answers, chat_buffer, comments, edits, placement, prompts
 from codestral_ls.actions.catalog import (
     ACTIONS,
     ActionRequest,
@@ -240,33 +241,36 @@ def test_chat_buffers_are_recognised_by_name() -> None:
     ],
 )
 def test_extract_code(answer: str, code: str) -> None:
-    assert edits.extract_code(answer) == code
+    assert answers.extract_code(answer) == code
 
 
 def test_reindent_to_the_target() -> None:
-    assert edits.reindent("def f():\n    pass", "    ") == "    def f():\n        pass"
-    assert edits.reindent("\n        a\n\n        b\n", "  ") == "  a\n\n  b"
-    tabs = edits.reindent("def f():\n    if x:\n        pass", "\t", "\t")
+    assert indentation.reindent("def f():\n    pass", "    ") == "    def f():\n        pass"
+    assert indentation.reindent("\n        a\n\n        b\n", "  ") == "  a\n\n  b"
+    tabs = indentation.reindent("def f():\n    if x:\n        pass", "\t", "\t")
     assert tabs == "\tdef f():\n\t\tif x:\n\t\t\tpass"
-    spaces = edits.reindent("a:\n\tb", "", "    ")
+    spaces = indentation.reindent("a:\n\tb", "", "    ")
     assert spaces == "a:\n    b"
 
 
 def test_reindent_repairs_a_first_line_that_lost_its_indentation() -> None:
     original = ["    def f(self):", "        return 1"]
     answer = "def f(self):\n        return 2"
-    assert edits.reindent(answer, "    ", original=original) == "    def f(self):\n        return 2"
+    assert (
+        indentation.reindent(answer, "    ", original=original)
+        == "    def f(self):\n        return 2"
+    )
 
 
 def test_indent_unit() -> None:
-    assert edits.indent_unit(["a", "    b", "        c"]) == "    "
-    assert edits.indent_unit(["a", "\tb"]) == "\t"
-    assert edits.indent_unit(["a", "b"]) is None
+    assert indentation.indent_unit(["a", "    b", "        c"]) == "    "
+    assert indentation.indent_unit(["a", "\tb"]) == "\t"
+    assert indentation.indent_unit(["a", "b"]) is None
 
 
 def test_explanations_are_wrapped_into_comments() -> None:
     answer = "Adds. " * 30 + "\n\n\n\n```python\nadd(1, 2)\n```\n- a list item that stays\n"
-    lines = edits.explanation_comment(answer, comments.CommentStyle(line="//"), "    ", width=60)
+    lines = answers.explanation_comment(answer, comments.CommentStyle(line="//"), "    ", width=60)
     assert all(line.startswith("    //") for line in lines)
     assert all(len(line) <= 60 for line in lines if "Adds" in line)
     assert "    // add(1, 2)" in lines and "    // - a list item that stays" in lines
@@ -280,7 +284,7 @@ def test_explanations_are_wrapped_into_comments() -> None:
 def test_replace_a_function_keeps_the_file_indentation_and_newlines() -> None:
     document = doc("class C:\r\n    def f(self):\r\n        return 1\r\n")
     target = at(document, 2, 8)
-    [edit] = edits.replace_target(document, target, "def f(self):\n    return 2")
+    [edit] = placement.replace_target(document, target, "def f(self):\n    return 2")
     assert (edit.start, edit.end) == (Cursor(1, 0), Cursor(2, 16))
     assert edit.text == "    def f(self):\r\n        return 2"
 
@@ -288,14 +292,14 @@ def test_replace_a_function_keeps_the_file_indentation_and_newlines() -> None:
 def test_replace_within_a_line() -> None:
     document = doc("    total = a+b\n")
     target = at(document, 0, 12, 0, 15)
-    [edit] = edits.replace_target(document, target, edits.extract_code("```\na + b\n```"))
+    [edit] = placement.replace_target(document, target, answers.extract_code("```\na + b\n```"))
     assert (edit.start, edit.end, edit.text) == (Cursor(0, 12), Cursor(0, 15), "a + b")
 
 
 def test_custom_removes_its_instruction() -> None:
     document = doc(PY)
     target = at(document, 13, 0)
-    drop, replace = edits.replace_target(document, target, "x = await a", drop_instruction=True)
+    drop, replace = placement.replace_target(document, target, "x = await a", drop_instruction=True)
     assert (drop.start, drop.end, drop.text) == (Cursor(13, 0), Cursor(14, 0), "")
     assert replace.text == "        x = await a"
 
@@ -303,23 +307,25 @@ def test_custom_removes_its_instruction() -> None:
 def test_comment_above_uses_the_language_and_indentation() -> None:
     document = doc("fn main() {\n    let x = 1;\n}\n", "rust", "file:///p/main.rs")
     target = at(document, 1, 0, 1, 14)
-    [edit] = edits.comment_above(document, target, "Binds x.", comments.comment_style("rust"))
+    [edit] = placement.comment_above(document, target, "Binds x.", comments.comment_style("rust"))
     assert (edit.start, edit.end, edit.text) == (Cursor(1, 0), Cursor(1, 0), "    // Binds x.\n")
 
 
 def test_tests_go_below_top_level_code_and_at_the_end_for_nested_code() -> None:
     document = doc("def f():\n    return 1\nx = f()\n")
-    [below] = edits.tests_below(
+    [below] = placement.tests_below(
         document, at(document, 0), "def test_f():\n    assert f() == 1", "python"
     )
     assert below.start == Cursor(1, 12)
     assert below.text == "\n\n\ndef test_f():\n    assert f() == 1\n\n"
     nested = doc(PY)
-    [end] = edits.tests_below(nested, at(nested, 15, 4), "def test_mul(): ...", "python")
+    [end] = placement.tests_below(nested, at(nested, 15, 4), "def test_mul(): ...", "python")
     assert end.start == Cursor(nested.line_count - 1, 0)
     assert end.text == "\n\ndef test_mul(): ...\n"
     inline = doc("x = compute(1)  # note\n")
-    [after_line] = edits.tests_below(inline, at(inline, 0, 4, 0, 14), "def test(): ...", "python")
+    [after_line] = placement.tests_below(
+        inline, at(inline, 0, 4, 0, 14), "def test(): ...", "python"
+    )
     assert after_line.start == Cursor(0, len("x = compute(1)  # note"))
 
 
@@ -332,19 +338,19 @@ def test_tests_go_below_top_level_code_and_at_the_end_for_nested_code() -> None:
     ],
 )
 def test_append_at_end(text: str, start: Cursor, inserted: str) -> None:
-    edit = edits.append_at_end(doc(text), "B", gap=1)
+    edit = placement.append_at_end(doc(text), "B", gap=1)
     assert (edit.start, edit.text) == (start, inserted)
-    assert edits.append_at_end(doc(""), "B").text == "B\n"
+    assert placement.append_at_end(doc(""), "B").text == "B\n"
 
 
 def test_companion_test_files() -> None:
-    assert edits.companion_test_uri("file:///p/my%20dir/calc.py", "python") == (
+    assert placement.companion_test_uri("file:///p/my%20dir/calc.py", "python") == (
         "file:///p/my%20dir/test_calc.py"
     )
-    assert edits.companion_test_uri("file:///p/a.ts", "typescript") == "file:///p/a.test.ts"
-    assert edits.companion_test_uri("file:///p/a.go", "go") == "file:///p/a_test.go"
-    assert edits.companion_test_uri("file:///p/test_calc.py", "python") is None
-    assert edits.companion_test_uri("file:///p/a.rs", "rust") is None
+    assert placement.companion_test_uri("file:///p/a.ts", "typescript") == "file:///p/a.test.ts"
+    assert placement.companion_test_uri("file:///p/a.go", "go") == "file:///p/a_test.go"
+    assert placement.companion_test_uri("file:///p/test_calc.py", "python") is None
+    assert placement.companion_test_uri("file:///p/a.rs", "rust") is None
 
 
 def test_workspace_edits_count_columns_in_the_client_encoding() -> None:
@@ -559,7 +565,7 @@ def test_blank_lines_at_the_ends_of_a_selection_are_not_the_code() -> None:
     document = Document("file:///w/calc.py", source)
     target = find_target(document, Cursor(3, 0), Cursor(7, 0))
     assert target is not None and (target.start.line, target.end.line) == (4, 5)
-    [replacement] = edits.replace_target(document, target, "def b(self):\n    return 2 * 1\n")
+    [replacement] = placement.replace_target(document, target, "def b(self):\n    return 2 * 1\n")
     assert replacement.text == "    def b(self):\n        return 2 * 1"
     assert find_target(document, Cursor(3, 0), Cursor(3, 0)) is not None  # cursor: as before
     assert (
@@ -568,8 +574,8 @@ def test_blank_lines_at_the_ends_of_a_selection_are_not_the_code() -> None:
 
 
 def test_an_unsaved_buffer_gets_its_tests_below_the_code() -> None:
-    assert edits.companion_test_uri("untitled:Untitled-1", "python") is None
-    assert edits.companion_test_uri("file:///w/calc.py", "python") == "file:///w/test_calc.py"
+    assert placement.companion_test_uri("untitled:Untitled-1", "python") is None
+    assert placement.companion_test_uri("file:///w/calc.py", "python") == "file:///w/test_calc.py"
 
 
 def test_a_reply_cut_inside_a_code_block_still_leaves_room_for_the_next_question() -> None:
@@ -590,31 +596,30 @@ def test_only_a_matching_fence_closes_a_code_block() -> None:
 
 
 def test_appending_to_a_crlf_test_file_on_disk_keeps_its_line_ends(tmp_path) -> None:
-    from types import SimpleNamespace
-
-    from codestral_ls.actions.service import ActionService
-    from codestral_ls.documents import DocumentStore
+    from codestral_ls.actions.service import _read_file
 
     (tmp_path / "test_calc.py").write_bytes(
         b"import calc\r\n\r\n\r\ndef test_old():\r\n    pass\r\n"
     )
-    store = DocumentStore(PositionEncoding.UTF8)
-    source = store.open(
-        (tmp_path / "calc.py").as_uri(), "def add(a, b):\n    return a + b\n", 1, "python"
+    source = Document(
+        (tmp_path / "calc.py").as_uri(), "def add(a, b):\n    return a + b\n", language_id="python"
     )
-    service = ActionService(SimpleNamespace(documents=store))
-    uri = edits.companion_test_uri(source.uri, "python")
+    uri = placement.companion_test_uri(source.uri, "python")
     assert uri is not None
-    change = service._test_file_change(uri, source, "def test_new():\n    pass")
+    on_disk = _read_file(uri)
+    assert on_disk is not None and "\r\n" in on_disk  # read as it is, line ends included
+    tests = placement.TestsFile(uri, on_disk=on_disk)
+    change = placement.test_file_change(tests, source, "def test_new():\n    pass")
     [replacement] = change.replacements
     assert "\n" not in replacement.text.replace("\r\n", "")  # only CRLF, like the file
+    assert not change.create and change.version is None
 
 
 def test_tests_for_a_name_picked_in_a_header_go_below_its_block() -> None:
     document = Document("file:///w/lib.rs", "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n")
     target = find_target(document, Cursor(0, 3), Cursor(0, 6))  # "add" double-clicked
     assert target is not None and not target.whole_lines
-    [replacement] = edits.tests_below(document, target, "#[test]\nfn adds() {}", "rust")
+    [replacement] = placement.tests_below(document, target, "#[test]\nfn adds() {}", "rust")
     assert replacement.start.line == 2  # after the closing brace, not inside the function
 
 
@@ -641,12 +646,12 @@ def test_a_cursor_in_a_typescript_method_targets_the_method_not_the_class() -> N
     ],
 )
 def test_the_indentation_step_is_the_most_common_increase(answer: str, step: str | None) -> None:
-    assert edits.indent_unit(answer.split("\n")) == step
+    assert indentation.indent_unit(answer.split("\n")) == step
 
 
 def test_a_tab_file_gets_tabs_even_from_an_answer_with_jsdoc() -> None:
     code = "/**\n * Add.\n */\nadd(a, b) {\n    return a + b;\n}"
     assert (
-        edits.reindent(code, "\t", "\t")
+        indentation.reindent(code, "\t", "\t")
         == "\t/**\n\t * Add.\n\t */\n\tadd(a, b) {\n\t\treturn a + b;\n\t}"
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+
+from codestral_ls.languages import language_from_path
 
 
 @dataclass(frozen=True)
@@ -114,51 +115,12 @@ _BY_LANGUAGE: dict[str, CommentStyle] = {
     **dict.fromkeys(("ocaml", "reason", "pascal", "sml"), _ML),
 }
 
-#: File extensions, for editors that send a language id we do not know (or none).
-_BY_EXTENSION: dict[str, str] = {
-    ".py": "python",
-    ".sh": "sh",
-    ".rb": "ruby",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascriptreact",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".hpp": "cpp",
-    ".java": "java",
-    ".kt": "kotlin",
-    ".cs": "csharp",
-    ".lua": "lua",
-    ".sql": "sql",
-    ".hs": "haskell",
-    ".el": "elisp",
-    ".clj": "clojure",
-    ".vim": "vim",
-    ".html": "html",
-    ".md": "markdown",
-    ".css": "css",
-    ".ml": "ocaml",
-    ".php": "php",
-    ".swift": "swift",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".toml": "toml",
-}
-
 
 def language_of(language_id: str, uri: str) -> str:
     """The language id to use: the editor's when we know it, else guessed from the file name."""
     if language_id in _BY_LANGUAGE:
         return language_id
-    suffix = PurePosixPath(uri).suffix.lower()
-    return _BY_EXTENSION.get(suffix, language_id)
+    return language_from_path(uri) or language_id
 
 
 def comment_style(language_id: str, uri: str = "") -> CommentStyle:

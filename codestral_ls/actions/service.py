@@ -10,7 +10,7 @@ Every failure ends in exactly one message to the user.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from codestral_ls import privacy
-from codestral_ls.actions import chat_buffer, edits, prompts
+from codestral_ls.actions import chat_buffer, edits, placement, prompts
 from codestral_ls.actions.catalog import (
     ACTIONS,
     RUN_COMMAND,
@@ -30,7 +30,7 @@ from codestral_ls.actions.catalog import (
     offered,
     title_of,
 )
-from codestral_ls.actions.comments import comment_style, language_of
+from codestral_ls.actions.comments import language_of
 from codestral_ls.actions.run import ActionCancelled, WorkProgress, collect_answer
 from codestral_ls.actions.target import Target, find_target
 from codestral_ls.client_features import ClientFeatures
@@ -148,7 +148,7 @@ class ActionService:
         progress = WorkProgress(self.server, spec.title)
         try:
             document = self._current(request, spec)
-            messages, finish = self._plan(spec, request, document)
+            messages, landing = self._plan(spec, request, document)
             await progress.begin()
             secrets = privacy.SecretMask(enabled=self.server.settings.mask_secrets)
             masked = [{**m, "content": secrets.mask(m["content"])} for m in messages]
@@ -157,7 +157,7 @@ class ActionService:
                 raise ActionFailed(_stale(spec))
             if not answer.strip():
                 raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
-            edit = finish(answer)
+            edit = self._place(spec, landing, answer)
         except ActionFailed as failure:
             progress.end("failed")
             self._tell(str(failure))
@@ -204,27 +204,17 @@ class ActionService:
 
     def _plan(
         self, spec: ActionSpec, request: ActionRequest, document: Document
-    ) -> tuple[list[dict[str, str]], Callable[[str], types.WorkspaceEdit]]:
-        """The messages to send, and how to turn the answer into an edit afterwards."""
+    ) -> tuple[list[dict[str, str]], placement.Landing]:
+        """The messages to send, and where the answer will land."""
         settings = self.server.settings
         overrides = settings.system_prompts
-        features = self.features
+        version = request.version
         if spec.placement is Placement.APPEND_REPLY:
             conversation = chat_buffer.parse_conversation(document.text)
             if not chat_buffer.wants_reply(conversation):
                 raise ActionFailed(f"{spec.title}: write a question under '## You' first.")
             messages = prompts.chat_messages(conversation, overrides)
-
-            def finish_reply(answer: str) -> types.WorkspaceEdit:
-                newline = edits.newline_of(document)
-                text = chat_buffer.reply_text(answer, document.text, newline)
-                end = edits.end_of_line(document, document.line_count - 1)
-                replacement = edits.Replacement(end, end, text)
-                return self._edit(
-                    [edits.FileChange(document, [replacement], version=request.version)], features
-                )
-
-            return messages, finish_reply
+            return messages, placement.Landing(spec.placement, document, version)
 
         start = document.cursor(*request.start)
         end = document.cursor(*request.end)
@@ -235,8 +225,8 @@ class ActionService:
             raise ActionFailed(f"{spec.title}: write '# codestral: <instruction>' above the code.")
         language = language_of(document.language_id, document.uri)
         tests_uri = None
-        if spec.placement is Placement.TESTS and features.create_files:
-            tests_uri = edits.companion_test_uri(document.uri, language)
+        if spec.placement is Placement.TESTS and self.features.create_files:
+            tests_uri = placement.companion_test_uri(document.uri, language)
         messages = prompts.action_messages(
             spec.id,
             document,
@@ -246,54 +236,31 @@ class ActionService:
             diagnostics=request.diagnostics,
             tests=prompts.WhereTestsGo(prompts.file_name(tests_uri) if tests_uri else None),
         )
+        landing = placement.Landing(
+            spec.placement,
+            document,
+            version,
+            target,
+            language,
+            drop_instruction=spec.id == "custom",
+            tests_uri=tests_uri,
+        )
+        return messages, landing
 
-        def finish(answer: str) -> types.WorkspaceEdit:
-            version = request.version
-            if spec.placement is Placement.COMMENT_ABOVE:
-                style = comment_style(document.language_id, document.uri)
-                replacements = edits.comment_above(document, target, answer, style)
-                return self._edit(
-                    [edits.FileChange(document, replacements, version=version)], features
-                )
-            code = edits.extract_code(answer)
-            if not code.strip():
-                raise ActionFailed(f"{spec.title}: Codestral's answer had no code in it.")
-            if spec.placement is Placement.REPLACE:
-                replacements = edits.replace_target(
-                    document, target, code, drop_instruction=spec.id == "custom"
-                )
-                return self._edit(
-                    [edits.FileChange(document, replacements, version=version)], features
-                )
-            if tests_uri is not None:
-                return self._edit([self._test_file_change(tests_uri, document, code)], features)
-            replacements = edits.tests_below(document, target, code, language)
-            return self._edit([edits.FileChange(document, replacements, version=version)], features)
-
-        return messages, finish
-
-    def _test_file_change(self, uri: str, source: Document, code: str) -> edits.FileChange:
-        """Append to the test file if it exists (open or on disk), else create it."""
-        unit = edits.indent_unit(source.lines[:400])
-        open_document = self.server.documents.get(uri)
-        if open_document is not None:
-            block = edits.reindent(code, "", unit).replace("\n", edits.newline_of(open_document))
-            replacement = edits.append_at_end(open_document, block, gap=2)
-            return edits.FileChange(open_document, [replacement], version=open_document.version)
-        existing = _read_file(uri)
-        document = Document(uri, existing or "", encoding=source.encoding)
-        newline = edits.newline_of(document if existing else source)
-        block = edits.reindent(code, "", unit).replace("\n", newline)
-        if existing is not None:
-            return edits.FileChange(document, [edits.append_at_end(document, block, gap=2)])
-        start = document.cursor(0, 0)
-        replacement = edits.Replacement(start, start, block + newline)
-        return edits.FileChange(document, [replacement], create=True)
-
-    def _edit(
-        self, changes: list[edits.FileChange], features: ClientFeatures
+    def _place(
+        self, spec: ActionSpec, landing: placement.Landing, answer: str
     ) -> types.WorkspaceEdit:
-        return edits.workspace_edit(changes, versioned=features.document_changes)
+        """The edit that puts ``answer`` where ``landing`` says, in the form the client takes."""
+        tests = None
+        if landing.tests_uri is not None:
+            open_document = self.server.documents.get(landing.tests_uri)
+            on_disk = None if open_document else _read_file(landing.tests_uri)
+            tests = placement.TestsFile(landing.tests_uri, open_document, on_disk)
+        try:
+            changes = placement.changes_for(landing, answer, tests)
+        except placement.NoCodeInAnswer:
+            raise ActionFailed(f"{spec.title}: Codestral's answer had no code in it.") from None
+        return edits.workspace_edit(changes, versioned=self.features.document_changes)
 
     async def _ask(self, messages: list[dict[str, str]], progress: WorkProgress) -> str:
         upstream = self.server.upstream

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from codestral_ls.actions.comments import instruction_in
 from codestral_ls.documents import Cursor, Document
+from codestral_ls.indentation import indent_width
 
 #: How far up to look for the enclosing function, and the longest block taken as one.
 _MAX_LOOKUP_LINES = 500
@@ -87,7 +88,7 @@ def find_target(document: Document, start: Cursor, end: Cursor) -> Target | None
     if start == end:
         return _at_cursor(document, start.line)
     if end.index == 0 and end.line > start.line:
-        end = _line_end(document, end.line - 1)  # a selection of whole lines ends at column 0
+        end = document.line_end(end.line - 1)  # a selection of whole lines ends at column 0
     instruction, instruction_line = None, None
     first = instruction_in(document.line_text(start.line))
     if first is not None and end.line > start.line:
@@ -113,7 +114,7 @@ def find_target(document: Document, start: Cursor, end: Cursor) -> Target | None
         instruction, instruction_line = _instruction_above(document, first)
     return Target(
         Cursor(first, 0),
-        _line_end(document, last),
+        document.line_end(last),
         whole_lines=True,
         chosen_by="selection",
         instruction=instruction,
@@ -163,7 +164,7 @@ def _whole(
 ) -> Target:
     return Target(
         Cursor(first, 0),
-        _line_end(document, last),
+        document.line_end(last),
         whole_lines=True,
         chosen_by="line" if first == last else "block",
         instruction=instruction,
@@ -183,7 +184,7 @@ def enclosing_block(document: Document, line: int) -> tuple[int, int] | None:
         text = document.line_text(candidate)
         if not text.strip():
             continue
-        indent = _indent_width(text)
+        indent = indent_width(text)
         if (smallest is None or indent <= smallest) and is_header(text):
             first, last = _block_from(document, candidate)
             if first <= line <= last and last - first < _MAX_BLOCK_LINES:
@@ -214,11 +215,11 @@ def is_header(text: str) -> bool:
 
 def _block_from(document: Document, header: int) -> tuple[int, int]:
     """The header's block: decorators above it, deeper-indented lines and a closer below it."""
-    base = _indent_width(document.line_text(header))
+    base = indent_width(document.line_text(header))
     first = header
     while first > 0:
         above = document.line_text(first - 1)
-        if above.strip() and _indent_width(above) == base and _DECORATOR.match(above):
+        if above.strip() and indent_width(above) == base and _DECORATOR.match(above):
             first -= 1
         else:
             break
@@ -227,7 +228,7 @@ def _block_from(document: Document, header: int) -> tuple[int, int]:
     while candidate < document.line_count:
         text = document.line_text(candidate)
         if text.strip():
-            indent = _indent_width(text)
+            indent = indent_width(text)
             if indent > base:
                 last = candidate
             elif indent == base and (_CLOSER.match(text) or _OPEN_BRACE_ONLY.match(text)):
@@ -259,22 +260,6 @@ def _covers_less_than_line(content: str, start: int, end: int) -> bool:
     stripped_start = len(content) - len(content.lstrip())
     stripped_end = len(content.rstrip())
     return start > stripped_start or end < stripped_end
-
-
-def _line_end(document: Document, line: int) -> Cursor:
-    return Cursor(line, len(document.line_text(line)))
-
-
-def _indent_width(text: str) -> int:
-    width = 0
-    for char in text:
-        if char == " ":
-            width += 1
-        elif char == "\t":
-            width += 4
-        else:
-            break
-    return width
 
 
 __all__ = ["Target", "enclosing_block", "find_target", "is_header"]
