@@ -1,0 +1,170 @@
+-- Drives headless Neovim 0.12 through the plugin's everyday controls, typing keys as a user:
+-- accept a word, then a line, of the ghost text; cycle to the second alternative and accept
+-- it; :Codestral disable, type, :Codestral enable, type. Writes what it saw to
+-- $CODESTRAL_TEST_RESULT as JSON. Every wait is bounded, and a watchdog ends a silent run.
+-- The buffer is "def add(a, b):\n    \n\ndef mul(a, b):\n    \n\n" (see test_neovim_controls.py).
+local result_file = assert(vim.env.CODESTRAL_TEST_RESULT)
+local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
+local result = { steps = {} }
+
+local function finish(ok, err)
+  result.ok = ok
+  result.error = err
+  result.buffer = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  local f = assert(io.open(result_file, 'w'))
+  f:write(vim.json.encode(result))
+  f:close()
+  vim.cmd('qall!')
+end
+
+vim.defer_fn(function()
+  finish(false, 'watchdog: the scenario did not finish in 50 s')
+end, 50000)
+
+local co
+local function resume()
+  local ok, err = coroutine.resume(co)
+  if not ok then
+    finish(false, tostring(err))
+  end
+end
+
+--- Poll cond() every 20 ms, returning to the event loop in between, until it holds.
+local function wait_until(what, cond, timeout_ms)
+  local deadline = vim.uv.now() + (timeout_ms or 10000)
+  while true do
+    local value = cond()
+    if value then
+      table.insert(result.steps, what)
+      return value
+    end
+    if vim.uv.now() > deadline then
+      error('timed out waiting for ' .. what, 0)
+    end
+    vim.defer_fn(resume, 20)
+    coroutine.yield()
+  end
+end
+
+local function ghost(bufnr)
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true }) or {}) do
+    local parts = {}
+    for _, chunk in ipairs(mark[4].virt_text or {}) do
+      parts[#parts + 1] = chunk[1]
+    end
+    if #parts > 0 then
+      return table.concat(parts)
+    end
+  end
+end
+
+local function line(bufnr, row)
+  return vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1]
+end
+
+local function upstream_calls(client)
+  local answer = client:request_sync("codestral/stats", {}, 5000)
+  return answer and answer.result and answer.result.upstream_calls
+end
+
+local function insert_at_end(row)
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  vim.api.nvim_input('A')
+  wait_until('insert mode on line ' .. row, function()
+    return vim.api.nvim_get_mode().mode == 'i'
+  end)
+end
+
+local function leave_insert()
+  vim.api.nvim_input('<Esc>')
+  wait_until('normal mode', function()
+    return vim.api.nvim_get_mode().mode == 'n'
+  end)
+end
+
+co = coroutine.create(function()
+  vim.cmd.edit(vim.fn.fnameescape(source_file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = wait_until('client attached', function()
+    return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
+  end)
+  result.mappings = {}
+  for _, lhs in ipairs({ '<M-Right>', '<M-C-Right>', '<M-]>', '<M-[>', '<M-\\>', '<C-]>' }) do
+    result.mappings[lhs] = vim.fn.maparg(lhs, 'i', false, true).desc
+  end
+
+  -- 1. Partial accept: a word, then the rest of the line, of "return a + b".
+  insert_at_end(2)
+  result.ghost_first = wait_until('ghost text', function()
+    local text = ghost(bufnr)
+    return text and text:find('a + b', 1, true) and text
+  end)
+  local calls_before = upstream_calls(client)
+  vim.api.nvim_input('<M-Right>')
+  result.after_word = wait_until('a word accepted', function()
+    return line(bufnr, 2) ~= '    ' and line(bufnr, 2)
+  end)
+  result.ghost_after_word = wait_until('the rest shown again', function()
+    local text = ghost(bufnr)
+    return text and text:find('+ b', 1, true) and text
+  end)
+  vim.api.nvim_input('<M-C-Right>')
+  result.after_line = wait_until('the line accepted', function()
+    return line(bufnr, 2) ~= result.after_word and line(bufnr, 2)
+  end)
+  result.calls_for_partial_accepts = upstream_calls(client) - calls_before
+  result.cursor_after_line = vim.api.nvim_win_get_cursor(0)
+  leave_insert()
+
+  -- 2. Alternatives: the next-suggestion key asks for them and shows the second (2/3).
+  insert_at_end(5)
+  wait_until('ghost text on mul', function()
+    return ghost(bufnr)
+  end)
+  vim.api.nvim_input('<M-]>')
+  result.ghost_second = wait_until('second alternative shown', function()
+    local text = ghost(bufnr)
+    return text and text:find('(2/', 1, true) and text
+  end)
+  vim.api.nvim_input('<Tab>')
+  result.accepted_alternative = wait_until('alternative accepted', function()
+    return line(bufnr, 5) ~= '    ' and line(bufnr, 5)
+  end)
+  leave_insert()
+
+  -- 3. :Codestral disable: typing asks nothing; :Codestral enable: ghost text again.
+  vim.cmd('Codestral disable')
+  result.enabled_after_disable = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
+  result.statusline_off = wait_until('statusline says off', function()
+    local text = require('codestral').statusline()
+    return text:find('off', 1, true) and text
+  end)
+  result.server_state_off = wait_until('the server told disabled', function()
+    local current = require('codestral.status').current
+    return current and current.state == 'disabled' and current.state
+  end)
+  local calls_disabled = upstream_calls(client)
+  insert_at_end(6)
+  vim.api.nvim_input('x = ')
+  wait_until('typed while disabled', function()
+    return line(bufnr, 6) == 'x = '
+  end)
+  result.pending_while_disabled = vim.tbl_count(client.requests)
+  leave_insert()
+  vim.cmd('Codestral enable')
+  insert_at_end(6)
+  vim.api.nvim_input('1')
+  result.ghost_after_enable = wait_until('ghost text after enable', function()
+    return ghost(bufnr)
+  end)
+  result.calls_after_enable = upstream_calls(client) - calls_disabled
+  result.statusline_on = wait_until('statusline back on', function()
+    local text = require('codestral').statusline()
+    return not text:find('off', 1, true) and text
+  end)
+  leave_insert()
+  finish(true)
+end)
+
+vim.schedule(resume)

