@@ -50,5 +50,68 @@ Keys are the settings of the codestral-ls README; read when the server starts."
 
 (add-to-list 'eglot-server-programs (cons codestral-eglot-modes #'codestral-eglot-contact))
 
+;;; Switches and status: M-x codestral-toggle (C-u: this buffer only), the mode line.
+
+(defvar codestral-status nil
+  "The server's last `codestral/status': a plist (:state STATE :message TEXT ...).")
+
+(defun codestral--server ()
+  "The codestral-ls connection of this buffer, or an error saying there is none."
+  (let ((server (eglot-current-server)))
+    (unless (cl-typep server 'codestral-eglot-server)
+      (user-error "codestral-ls is not running in this buffer"))
+    server))
+
+(defun codestral-command (action &optional this-buffer)
+  "Send ACTION (\"enable\", \"disable\", \"toggle\" or \"status\") to the server;
+with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
+  (let* ((argument (if this-buffer
+                       (list :action action :uri (eglot--path-to-uri (buffer-file-name)))
+                     (list :action action)))
+         (answer (eglot-execute-command (codestral--server) "codestral.toggle"
+                                        (vector argument))))
+    (when (plist-get answer :state)
+      (setq codestral-status answer)
+      (force-mode-line-update t))
+    (message "%s" (or (plist-get answer :message) ""))))
+
+(defun codestral-toggle (&optional this-buffer)
+  "Turn Codestral completions off or on; with a prefix argument, in THIS-BUFFER only."
+  (interactive "P")
+  (codestral-command "toggle" this-buffer))
+
+(defun codestral-enable (&optional this-buffer)
+  "Turn Codestral completions on; with a prefix argument, in THIS-BUFFER only."
+  (interactive "P")
+  (codestral-command "enable" this-buffer))
+
+(defun codestral-disable (&optional this-buffer)
+  "Turn Codestral completions off; with a prefix argument, in THIS-BUFFER only."
+  (interactive "P")
+  (codestral-command "disable" this-buffer))
+
+(defun codestral-show-status ()
+  "Show what the server is doing (for this buffer)."
+  (interactive)
+  (codestral-command "status" t))
+
+(cl-defmethod eglot-handle-notification
+  ((_server codestral-eglot-server) (_method (eql codestral/status)) &rest status)
+  "Keep the server's state for the mode line."
+  (setq codestral-status status)
+  (force-mode-line-update t))
+
+(defun codestral-mode-line ()
+  "A short mode-line string: Codestral, Codestral… (writing), ⏸ (paused), off, ✗ key."
+  (pcase (plist-get codestral-status :state)
+    ("waiting" " Codestral…")
+    ("backoff" " Codestral⏸")
+    ("disabled" " Codestral:off")
+    ("no-key" " Codestral:✗key")
+    ('nil "")
+    (_ " Codestral")))
+
+(add-to-list 'mode-line-misc-info '(:eval (codestral-mode-line)) t)
+
 (provide 'codestral-eglot)
 ;;; codestral-eglot.el ends here

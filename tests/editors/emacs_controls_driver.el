@@ -1,0 +1,50 @@
+;;; emacs_controls_driver.el --- codestral-toggle and the mode line, in emacs --batch  -*- lexical-binding: t; -*-
+;; Opens $CODESTRAL_TEST_FILE, lets eglot connect, waits for the server's first status, turns
+;; completions off (M-x codestral-disable), asks for a completion, turns them back on and asks
+;; again. Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.  Every wait is bounded.
+(require 'json)
+
+(defvar codestral-test--result nil)
+
+(defun codestral-test--finish (ok &optional error)
+  (push (cons 'ok (if ok t :json-false)) codestral-test--result)
+  (when error (push (cons 'error error) codestral-test--result))
+  (with-temp-file (getenv "CODESTRAL_TEST_RESULT")
+    (insert (json-encode codestral-test--result)))
+  (ignore-errors (eglot-shutdown (eglot-current-server)))
+  (kill-emacs 0))
+
+(defun codestral-test--wait (what predicate seconds)
+  (let ((deadline (+ (float-time) seconds)) value)
+    (while (not (setq value (funcall predicate)))
+      (when (> (float-time) deadline) (error "Timed out waiting for %s" what))
+      (accept-process-output nil 0.05))
+    value))
+
+(defun codestral-test--candidates ()
+  (goto-char (point-min))
+  (search-forward "    ret")
+  (let ((capf (eglot-completion-at-point)))
+    (vconcat (mapcar #'substring-no-properties
+                     (all-completions (buffer-substring-no-properties (nth 0 capf) (nth 1 capf))
+                                      (nth 2 capf))))))
+
+(condition-case err
+    (progn
+      (find-file (getenv "CODESTRAL_TEST_FILE"))
+      (run-hooks 'post-command-hook)
+      (codestral-test--wait "eglot to connect" #'eglot-current-server 20)
+      (push (cons 'first-mode-line (codestral-test--wait "a status" (lambda ()
+                                     (and codestral-status (codestral-mode-line))) 20))
+            codestral-test--result)
+      (codestral-disable)
+      (push (cons 'off-mode-line (codestral-mode-line)) codestral-test--result)
+      (push (cons 'off-candidates (codestral-test--candidates)) codestral-test--result)
+      (codestral-enable)
+      (push (cons 'on-mode-line (codestral-mode-line)) codestral-test--result)
+      (push (cons 'on-candidates (codestral-test--candidates)) codestral-test--result)
+      (push (cons 'in-mode-line (if (member '(:eval (codestral-mode-line)) mode-line-misc-info)
+                                    t :json-false))
+            codestral-test--result)
+      (codestral-test--finish t))
+  (error (codestral-test--finish nil (error-message-string err))))
