@@ -117,10 +117,19 @@ co = coroutine.create(function()
   result.cursor_after_line = vim.api.nvim_win_get_cursor(0)
   leave_insert()
 
-  -- 2. Alternatives: the next-suggestion key asks for them and shows the second (2/3).
+  -- 2. Dismiss; ask now (alternatives come with it: 1/3); the next key shows the second.
   insert_at_end(5)
   wait_until('ghost text on mul', function()
     return ghost(bufnr)
+  end)
+  vim.api.nvim_input('<C-]>')
+  result.dismissed = wait_until('ghost text dismissed', function()
+    return ghost(bufnr) == nil
+  end)
+  vim.api.nvim_input('<M-\\>')
+  result.ghost_triggered = wait_until('suggestion asked for', function()
+    local text = ghost(bufnr)
+    return text and text:find('(1/', 1, true) and text
   end)
   vim.api.nvim_input('<M-]>')
   result.ghost_second = wait_until('second alternative shown', function()
@@ -164,6 +173,15 @@ co = coroutine.create(function()
     return not text:find('off', 1, true) and text
   end)
   leave_insert()
+
+  -- 4. A file that is never sent: the statusline of its window says so.
+  vim.cmd.edit(vim.fn.fnameescape(vim.fs.joinpath(vim.fs.dirname(source_file), '.env')))
+  vim.bo.filetype = 'sh'
+  local env_buffer = vim.api.nvim_get_current_buf()
+  result.env_status = wait_until('the .env status', function()
+    return vim.b[env_buffer].codestral_status
+  end)
+  result.env_statusline = require('codestral').statusline()
   finish(true)
 end)
 

@@ -37,6 +37,7 @@ def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Pat
     init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
     source = tmp_path / "calc.py"
     source.write_text(SOURCE, encoding="utf-8")
+    (tmp_path / ".env").write_text("TOKEN=abc\n", encoding="utf-8")
     env = editor_environment(fake.base_url)
     env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
     env["CODESTRAL_TEST_FILE"] = str(source)
@@ -69,7 +70,10 @@ def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Pat
     assert result["cursor_after_line"] == [2, len("    return a + b")]
     assert result["calls_for_partial_accepts"] == 0
 
-    # The next-suggestion key fetched the alternatives and showed the second one.
+    # Dismissed, then asked for: the alternatives came with it, and the next key shows the
+    # second one.
+    assert result["dismissed"] is True
+    assert "a * b" in result["ghost_triggered"] and "(1/3)" in result["ghost_triggered"]
     assert "b * a" in result["ghost_second"] and "(2/3)" in result["ghost_second"]
     assert result["accepted_alternative"] == "    return b * a"
     seeds = sorted(
@@ -86,6 +90,11 @@ def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Pat
     assert result["pending_while_disabled"] == 0
     assert not [r for r in fake.fim_requests if r.body["prompt"].endswith("x = ")]
     assert result["calls_after_enable"] == 1
+
+    # Opening a file that is never sent: its statusline says Codestral is off, and why.
+    assert result["env_status"]["state"] == "disabled"
+    assert "excludeGlobs" in result["env_status"]["message"]
+    assert result["env_statusline"] == "Codestral off"
 
     # Accepts reached the server's local statistics (written at exit).
     totals = usage.Counts()

@@ -94,6 +94,7 @@ local function on_attach(client, bufnr, opts)
   if opts.keys and has_inline() and opts.inline then
     suggestion.map_keys(bufnr, opts.keys)
   end
+  status.watch_buffer(client, bufnr)
   if opts.code_action_key then
     vim.keymap.set({ 'n', 'x' }, opts.code_action_key, M.code_action,
       { buffer = bufnr, desc = 'Codestral: code actions' })

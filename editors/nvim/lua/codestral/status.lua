@@ -29,10 +29,42 @@ function M.on_status(_, result)
   end
 end
 
---- A short string for a statusline: the buffer's own switch first, then the server's state.
+--- Ask the server how it sees this buffer (a file it never sends, a disabled language, a
+--- per-file switch) and keep the answer in b:codestral_status for the statusline.
+function M.refresh_buffer(client, bufnr)
+  local params = {
+    command = TOGGLE,
+    arguments = { { action = 'status', uri = vim.uri_from_bufnr(bufnr) } },
+  }
+  client:request('workspace/executeCommand', params, function(err, result)
+    if not err and type(result) == 'table' and vim.api.nvim_buf_is_valid(bufnr) then
+      vim.b[bufnr].codestral_status = result
+      pcall(vim.cmd.redrawstatus)
+    end
+  end, bufnr)
+end
+
+--- Keep b:codestral_status current for a buffer the client attached to.
+function M.watch_buffer(client, bufnr)
+  M.refresh_buffer(client, bufnr)
+  vim.api.nvim_create_autocmd('BufEnter', {
+    buffer = bufnr,
+    group = vim.api.nvim_create_augroup('codestral_status_' .. bufnr, { clear = true }),
+    callback = function()
+      M.refresh_buffer(client, bufnr)
+    end,
+  })
+end
+
+--- A short string for a statusline: the buffer's own switch and the server's view of this
+--- file first, then the server's state.
 function M.statusline()
   local bufnr = vim.api.nvim_get_current_buf()
   if vim.lsp.inline_completion and not vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
+    return SYMBOLS.disabled
+  end
+  local own = vim.b[bufnr].codestral_status
+  if type(own) == 'table' and own.state == 'disabled' then
     return SYMBOLS.disabled
   end
   local state = M.current and M.current.state
@@ -54,8 +86,8 @@ function M.command(action, scope)
   local bufnr = vim.api.nvim_get_current_buf()
   local client = client_for(bufnr)
   local argument = { action = action }
-  if scope == 'buffer' then
-    argument.uri = vim.uri_from_bufnr(bufnr)
+  if scope == 'buffer' or action == 'status' then
+    argument.uri = vim.uri_from_bufnr(bufnr) -- the status: as seen from this buffer
   end
   if action ~= 'status' and vim.lsp.inline_completion then
     local filter = scope == 'buffer' and { bufnr = bufnr } or nil
@@ -72,6 +104,9 @@ function M.command(action, scope)
       if err then
         vim.notify('Codestral: ' .. tostring(err.message or err), vim.log.levels.WARN)
       elseif type(result) == 'table' and result.message then
+        if scope == 'buffer' or action == 'status' then
+          vim.b[bufnr].codestral_status = result
+        end
         -- One short line: never a hit-enter prompt.
         vim.api.nvim_echo({ { result.message:sub(1, vim.o.columns - 12) } }, false, {})
       end
