@@ -156,6 +156,8 @@ class CompletionEngine:
     # -- document events -------------------------------------------------------------------
 
     def document_changed(self, uri: str) -> None:
+        if self.settings.enable:
+            self.upstream.connect_ahead()  # after a long pause: during the debounce
         self.rhythm.note_edit(uri)
         self._running.edited(uri)
 

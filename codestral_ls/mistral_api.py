@@ -58,6 +58,15 @@ class FimResult:
     elapsed: float = 0.0
 
 
+#: How long an idle connection is kept for the next call. httpx's default (5 s) closed it in
+#: most typing pauses, and the next completion paid a new TCP and TLS handshake; servers keep
+#: theirs open longer (nginx 75 s, AWS load balancers 60 s), and one the server closed first
+#: is noticed before it is reused (httpcore looks at the socket).
+KEEPALIVE_SECONDS = 55.0
+#: Most bytes of the ``GET models`` answer read when opening a connection ahead.
+_MODELS_LIMIT = 256 * 1024
+
+
 class MistralClient:
     """Talks to one endpoint. Create one per endpoint, close it with :meth:`aclose`."""
 
@@ -72,6 +81,9 @@ class MistralClient:
         self.timeouts = timeouts or Timeouts()
         #: Whether chat answered here, once a FIM 404 made it worth asking (None: not asked).
         self._chat_probe: bool | None = None
+        #: Until when (``time.monotonic``) a connection to the endpoint is believed to be
+        #: open and idle in the pool: the last answer was read to its end that long ago.
+        self.warm_until = 0.0
         headers = {
             "Accept": "application/json, text/event-stream",
             "User-Agent": f"codestral-ls/{__version__}",
@@ -82,7 +94,9 @@ class MistralClient:
             base_url=endpoint.base_url + "/",
             headers=headers,
             timeout=_http_timeout(self.timeouts),
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            limits=httpx.Limits(
+                max_connections=8, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_SECONDS
+            ),
             follow_redirects=False,
             transport=transport,
             trust_env=True,  # HTTPS_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR
@@ -91,6 +105,24 @@ class MistralClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def open_connection(self) -> None:
+        """Open a connection to the endpoint ahead of the first call (TCP, TLS, and the
+        gateway's own first-request work), with a request that costs no tokens: ``GET
+        models``. Its answer is read (to at most 256 KB) so that the connection stays in the
+        pool; its status does not matter here, a completion reports its own errors."""
+        with _translate_transport_errors():
+            async with self._http.stream("GET", "models") as response:
+                received = 0
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+                    if received > _MODELS_LIMIT:
+                        return  # closed with the response: not worth keeping
+        self._mark_warm()
+
+    def _mark_warm(self) -> None:
+        """An answer was read to its end: its connection went back to the pool."""
+        self.warm_until = time.monotonic() + KEEPALIVE_SECONDS
 
     # -- FIM -------------------------------------------------------------------------------
 
@@ -150,6 +182,7 @@ class MistralClient:
     async def _fim_json(self, request: FimRequest) -> FimResult:
         with _translate_transport_errors():
             response = await self._http.post("fim/completions", json=request.body(stream=False))
+        self._mark_warm()
         if response.status_code != 200:
             raise self._error(response.status_code, response.headers, response.text)
         payload = _parse_json(response.text)
@@ -242,7 +275,8 @@ class MistralClient:
                     data = line[5:].strip()
                     if data == "[DONE]":
                         done = True
-                        await _read_to_end(lines)
+                        if await _read_to_end(lines):
+                            self._mark_warm()
                         break
                     chunk = _parse_json(data)
                     yield _delta(chunk)
@@ -262,8 +296,9 @@ class MistralClient:
 _DRAIN_SECONDS = 0.05
 
 
-async def _read_to_end(lines: AsyncIterator[str]) -> None:
-    """Read what follows ``[DONE]`` (normally only the chunked body's terminator).
+async def _read_to_end(lines: AsyncIterator[str]) -> bool:
+    """Read what follows ``[DONE]`` (normally only the chunked body's terminator); whether
+    the body ended.
 
     httpx returns a connection to the keep-alive pool only when its response was read to
     the end; closing it right after ``[DONE]`` costs a new TCP and TLS handshake on the next
@@ -277,6 +312,8 @@ async def _read_to_end(lines: AsyncIterator[str]) -> None:
 
     with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
         await asyncio.wait_for(drain(), _DRAIN_SECONDS)
+        return True
+    return False
 
 
 #: What httpcore imports on its first request (its asyncio network backend, through anyio).

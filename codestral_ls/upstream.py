@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from codestral_ls.config import Settings
 from codestral_ls.endpoint import Endpoint
-from codestral_ls.mistral_api import MistralClient, Timeouts, preload_network_backend
+from codestral_ls.mistral_api import ApiError, MistralClient, Timeouts, preload_network_backend
+
+log = logging.getLogger(__name__)
+
+#: After a failed attempt to connect ahead, the next attempt waits this long (the
+#: completions themselves report an unreachable endpoint).
+_RETRY_SECONDS = 30.0
 
 
 def timeouts(total_ms: int, connect_ms: int) -> Timeouts:
@@ -31,6 +39,7 @@ class Upstream:
         self.settings = settings
         self.endpoint = endpoint
         self._client: MistralClient | None = None
+        self._connecting: asyncio.Task[None] | None = None
 
     def configure(self, settings: Settings, endpoint: Endpoint) -> bool:
         """Apply new settings; returns whether the endpoint changed.
@@ -83,12 +92,44 @@ class Upstream:
 
     def warm_up(self) -> None:
         """Build the client (its TLS context) and import its network backend now, not
-        during the first completion."""
+        during the first completion, and open the connection ahead."""
         if self.endpoint.usable:
             _ = self.client
             preload_network_backend()
+            self.connect_ahead()
+
+    def connect_ahead(self) -> None:
+        """Open a connection to the endpoint in the background, unless one is believed open.
+
+        Called at start-up and when the user edits a document: after a pause longer than
+        the keep-alive, the connection is opened again during the debounce, and the first
+        completion does not pay for the handshakes (on a real network, TCP and TLS are
+        several round trips). At most one request (``GET models``, free) per idle period.
+        """
+        if not self.endpoint.usable or self._connecting is not None:
+            return
+        client = self.client
+        if time.monotonic() < client.warm_until:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        client.warm_until = time.monotonic() + 1.0  # not again while this one is on its way
+        self._connecting = loop.create_task(self._connect(client), name="codestral-ls connect")
+
+    async def _connect(self, client: MistralClient) -> None:
+        try:
+            await client.open_connection()
+        except ApiError as error:
+            log.debug("could not open a connection ahead: %s", error)
+            client.warm_until = time.monotonic() + _RETRY_SECONDS
+        finally:
+            self._connecting = None
 
     async def aclose(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()

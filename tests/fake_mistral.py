@@ -1018,6 +1018,16 @@ class FakeMistral:
         return self._requests_to(CHAT_PATH)
 
     @property
+    def paid_requests(self) -> list[RecordedRequest]:
+        """FIM and chat requests: what costs tokens. Not ``GET /v1/models``, which the server
+        sends after start-up to open its connection ahead."""
+        return [r for r in self.requests if r.path in (FIM_PATH, CHAT_PATH)]
+
+    @property
+    def models_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "GET" and r.path == MODELS_PATH]
+
+    @property
     def open_connections(self) -> int:
         """Client TCP connections currently open (for leak tests)."""
         with self._lock:

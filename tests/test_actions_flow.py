@@ -74,7 +74,7 @@ async def test_listing_actions_makes_no_api_request(
             titles += [a.title for a in await editor.actions(URI, where, diagnostics=diagnostics)]
     assert len(titles) > 20
     await asyncio.sleep(0.2)
-    assert fake.requests == []
+    assert fake.paid_requests == []
 
 
 async def test_what_is_offered_where(editor: ActionEditor) -> None:
@@ -310,7 +310,7 @@ async def test_an_action_offered_for_an_older_version_is_refused_without_a_reque
     editor.type_at_start(URI, "\n")
     message = await no_edit_and_one_message(editor, action)
     assert "edited" in message and "Run the action again" in message
-    assert fake.requests == []
+    assert fake.paid_requests == []
 
 
 async def test_versioned_edits_name_the_version_they_were_made_for(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_mistral import FakeMistral, Hang
+from tests.fake_mistral import FIM_PATH, FakeMistral, Hang
 from tests.reliability.lsp_process import (
     SERVER_COMMAND,
     VSCODE_LIKE,
@@ -78,7 +78,7 @@ def test_exit_with_a_call_in_flight_is_quiet_and_closes_the_connection(
         server.initialize()
         server.open(URI, "def f():\n    \n")
         server.start_request("textDocument/inlineCompletion", INLINE)
-        assert fake.wait_for_requests(1)
+        assert fake.wait_for_requests(1, path=FIM_PATH)
         server.notify("exit")
         assert server.wait(10) == 1
     assert fake.wait_for(lambda f: f.open_connections == 0, timeout=10)
@@ -115,7 +115,7 @@ def test_editor_gone_mid_call_is_quiet(fake: FakeMistral, tmp_path: Path) -> Non
         ):
             proc.stdin.write(frame(message))
         proc.stdin.flush()
-        assert fake.wait_for_requests(1, timeout=15)
+        assert fake.wait_for_requests(1, timeout=15, path=FIM_PATH)
         proc.stdout.close()  # nobody reads the answer (the timeout's) or the message
         proc.stdin.close()
         try:

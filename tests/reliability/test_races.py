@@ -18,7 +18,7 @@ from codestral_ls.endpoint import resolve_endpoint
 from codestral_ls.engine import CompletionEngine
 from tests.conftest import NO_DEBOUNCE, engine_for, fake_environ
 from tests.e2e.client import EditorSession, server_environment
-from tests.fake_mistral import Error, FakeMistral
+from tests.fake_mistral import FIM_PATH, Error, FakeMistral
 from tests.reliability.lsp_process import SERVER_COMMAND, did_open, environment, frame
 
 URI = "file:///project/stale.py"
@@ -118,7 +118,7 @@ def test_a_request_is_answered_for_the_text_it_was_sent_with() -> None:
             time.sleep(0.5)
             process.stdin.write(frame(request) + frame(change))  # one write, one read
             process.stdin.flush()
-            assert fake.wait_for_requests(1, timeout=10)
+            assert fake.wait_for_requests(1, timeout=10, path=FIM_PATH)
             assert [r.body["prompt"] for r in fake.fim_requests] == [json.loads('"abc = "')]
         finally:
             process.kill()

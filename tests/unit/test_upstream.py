@@ -78,3 +78,74 @@ def test_warm_up_builds_no_client_without_a_usable_endpoint() -> None:
     )
     upstream.warm_up()
     assert upstream._client is None
+
+
+# -- the connection opened ahead ------------------------------------------------------------
+
+
+async def _connected_ahead(upstream: Upstream) -> None:
+    """Wait for the background connect (a signal: the task ends), not for a time."""
+    task = upstream._connecting
+    assert task is not None, "no connection was being opened ahead"
+    await task
+
+
+async def test_warm_up_opens_the_connection_the_first_completion_uses(fake: FakeMistral) -> None:
+    fake.fim_responder = lambda body: "return a + b"
+    upstream = Upstream(SETTINGS, endpoint_of(fake))
+    try:
+        upstream.warm_up()
+        await _connected_ahead(upstream)
+        assert len(fake.models_requests) == 1 and fake.connections_accepted == 1
+        await upstream.client.fim(FimRequest(model="codestral-latest", prompt="x = ", suffix=""))
+        assert fake.connections_accepted == 1  # the first completion found it open
+        upstream.connect_ahead()  # an edit right after: the connection is warm, no request
+        assert upstream._connecting is None and len(fake.models_requests) == 1
+    finally:
+        await upstream.aclose()
+
+
+async def test_an_edit_after_the_keep_alive_opens_a_connection_again(fake: FakeMistral) -> None:
+    upstream = Upstream(SETTINGS, endpoint_of(fake))
+    try:
+        upstream.warm_up()
+        await _connected_ahead(upstream)
+        upstream.client.warm_until = 0.0  # as when the last answer is older than the keep-alive
+        upstream.connect_ahead()
+        upstream.connect_ahead()  # one at a time
+        await _connected_ahead(upstream)
+        assert len(fake.models_requests) == 2
+    finally:
+        await upstream.aclose()
+
+
+async def test_a_connection_is_kept_longer_than_httpx_default_keep_alive(
+    fake: FakeMistral,
+) -> None:
+    """httpx closes idle connections after 5 s by default: a typing pause. This one waits
+    5.5 s (longer is fine: the assertion is about the pool, not about speed)."""
+    fake.fim_responder = lambda body: "return a + b"
+    upstream = Upstream(SETTINGS, endpoint_of(fake))
+    request = FimRequest(model="codestral-latest", prompt="x = ", suffix="")
+    try:
+        await upstream.client.fim(request)
+        await asyncio.sleep(5.5)
+        await upstream.client.fim(request)
+        assert fake.connections_accepted == 1
+    finally:
+        await upstream.aclose()
+
+
+async def test_an_unreachable_endpoint_is_not_asked_again_on_every_edit(
+    fake: FakeMistral,
+) -> None:
+    from tests.fake_mistral import closed_port_url
+
+    upstream = Upstream(SETTINGS, Endpoint(closed_port_url(), "test-key", "test"))
+    try:
+        upstream.warm_up()
+        await _connected_ahead(upstream)
+        upstream.connect_ahead()
+        assert upstream._connecting is None
+    finally:
+        await upstream.aclose()
