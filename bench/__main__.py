@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import early_stop, keystroke, latency, process, replay, session  # noqa: E402
+from bench import early_stop, keystroke, latency, process, replay, session, startup  # noqa: E402
 from bench.stats import Row, render  # noqa: E402
 
-SECTIONS = ("latency", "keystroke", "early-stop", "process", "replay")
+SECTIONS = ("startup", "latency", "keystroke", "early-stop", "process", "replay")
 
 
 def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> list[Row]:
@@ -90,6 +90,8 @@ def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> l
 async def main_async(args) -> list[Row]:
     rows: list[Row] = []
     chosen = args.only or SECTIONS
+    if "startup" in chosen:
+        rows += await startup.run()
     if "latency" in chosen:
         rows += await latency.run(args.samples)
     if "keystroke" in chosen:
