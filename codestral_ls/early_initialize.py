@@ -90,7 +90,7 @@ def initialize_result(params: Any) -> dict[str, Any] | None:
         # Never offered (no handler), but pygls says so only to clients that mention them.
         if synchronization.get(name) is not None:
             sync[name] = False
-    sync["save"] = False
+    sync["save"] = True  # didSave is handled (the repository index)
     result: dict[str, Any] = {
         "capabilities": {
             "positionEncoding": _position_encoding(encodings),

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import dataclasses
 import importlib
-import json
 import logging
 import os
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -37,7 +36,12 @@ from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import Completion, CompletionEngine
 from codestral_ls.items import completion_items, inline_items
 from codestral_ls.prompt import line_in_window
-from codestral_ls.pygls_compat import PatchedProtocol, feature_handler, shutdown_requested
+from codestral_ls.pygls_compat import (
+    PatchedProtocol,
+    as_json,
+    feature_handler,
+    shutdown_requested,
+)
 from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -194,7 +198,7 @@ class CodestralServer(LanguageServer):
         for message in _TYPICAL_MESSAGES:  # cattrs builds a reader per type on first use
             self.protocol.structure_message(message)
         for answer in _typical_answers():  # ... and a writer per type: 10+ ms, measured
-            json.dumps(answer, default=self.protocol._serialize_message)
+            as_json(self.protocol, answer)
 
     def send_log(self, level: int, text: str) -> None:
         self.window_log_message(
@@ -273,7 +277,7 @@ def _typical_answers() -> list[Any]:
     completion = Completion("1", document.cursor(0, 4), "api")
     accepted = types.Command(title="warm-up", command="warm-up", arguments=[{"id": ""}])
     return [
-        inline_items(document, completion, accepted),
+        inline_items(document, [(completion, accepted)]),
         completion_items(document, completion, "python", markdown=True),
         types.InlineCompletionList(items=[]),
         types.LogMessageParams(type=types.MessageType.Info, message="warm-up"),
