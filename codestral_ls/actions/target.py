@@ -51,6 +51,14 @@ _HEADER_MAX_CHARS = 1_000
 _CONTROL = re.compile(
     r"^\s*(?:if|else|for|foreach|while|do|switch|case|return|catch|try|elif|with|match|when)\b"
 )
+#: Statements that look like ``type name(args)`` to :data:`_C_HEADER` (``assert f(x)``,
+#: ``throw new E(x)``, ``go worker(k)``): a keyword followed by an expression is a line of a
+#: body, never a header. (A method named like one, ``delete(key) {``, has no space after it.)
+_STATEMENT = re.compile(
+    r"^\s*(?:assert|raise|yield|await|del|throw|throws|new|delete|go|defer|echo|print|puts|"
+    r"co_await|co_yield|co_return|not|typeof|sizeof|goto|using|import|from|require|include|"
+    r"elsif|unless|until|lambda)\s+\S"
+)
 _CLOSER = re.compile(r"^\s*(?:[})\]]|end\b|fi\b|esac\b|done\b|endfunction\b|endif\b)")
 _OPEN_BRACE_ONLY = re.compile(r"^\s*\{\s*$")
 _DECORATOR = re.compile(r"^\s*(?:@|#\[|\[\w)")
@@ -205,7 +213,7 @@ def enclosing_block(document: Document, line: int) -> tuple[int, int] | None:
 
 def is_header(text: str) -> bool:
     """Whether ``text`` looks like the first line of a function, class or similar block."""
-    if len(text) > _HEADER_MAX_CHARS or _CONTROL.match(text):
+    if len(text) > _HEADER_MAX_CHARS or _CONTROL.match(text) or _STATEMENT.match(text):
         return False
     return any(
         pattern.match(text)
