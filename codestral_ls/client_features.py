@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
+#: ``clientInfo.name`` of Neovim's built-in client.
+NEOVIM = "Neovim"
+
 
 @dataclass(frozen=True)
 class ClientFeatures:
@@ -39,9 +42,21 @@ class ClientFeatures:
     create_files: bool = False
     #: ``workspace/applyEdit``.
     apply_edit: bool = False
+    # What no capability says, known from ``clientInfo.name``:
+    #: Redraws the last inline item at its range start on every key, before asking again
+    #: (Neovim 0.12's vim.lsp.inline_completion). With a range starting at the cursor,
+    #: ``<CR>`` on an auto-indented line left that column past the line's end: "Invalid 'col':
+    #: out of range" on every key, and Neovim stopped asking. Such a client gets items whose
+    #: range starts at column 0 (items.py).
+    redraws_at_range_start: bool = False
+    #: Asks for inline completions only after its own pause in typing (Neovim: 200 ms), and
+    #: sends didChange in batches: a debounce of ours would come on top of its own.
+    debounces_inline_requests: bool = False
 
     @classmethod
-    def of(cls, capabilities: types.ClientCapabilities) -> ClientFeatures:
+    def of(
+        cls, capabilities: types.ClientCapabilities, client_info: types.ClientInfo | None = None
+    ) -> ClientFeatures:
         def has(field: str) -> bool:
             return bool(get_capability(capabilities, field, None))
 
@@ -55,6 +70,7 @@ class ClientFeatures:
         # Neovim declares resource operations without documentChanges yet applies both;
         # resource operations exist only inside documentChanges, so one implies the other.
         document_changes = has("workspace.workspace_edit.document_changes") or bool(operations)
+        neovim = client_info is not None and client_info.name == NEOVIM
         return cls(
             inline_completion=get_capability(capabilities, "text_document.inline_completion")
             is not None,
@@ -69,4 +85,6 @@ class ClientFeatures:
             document_changes=document_changes,
             create_files=document_changes and types.ResourceOperationKind.Create in operations,
             apply_edit=has("workspace.apply_edit"),
+            redraws_at_range_start=neovim,
+            debounces_inline_requests=neovim,
         )

@@ -109,8 +109,8 @@ def resolve_endpoint(settings: Settings, environ: Mapping[str, str]) -> Endpoint
             base,
             None,
             "",
-            f"the base URL {base!r} uses plain http to a non-local host, which would send your "
-            "code and key unencrypted; use https (or set CODESTRAL_ALLOW_INSECURE_HTTP=1)",
+            "plain http to a non-local host sends code and key unencrypted; use https for "
+            f"{base!r} (or set CODESTRAL_ALLOW_INSECURE_HTTP=1)",
         )
 
     own_keys = [

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.errors import ApiError, ErrorKind
-from codestral_ls.messages import explain
+from codestral_ls.messages import Notice, explain
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class UpstreamHealth:
 
     def __init__(
         self,
-        notify: Callable[[str], None],
+        notify: Callable[[Notice], None],
         *,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,

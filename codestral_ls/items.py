@@ -4,6 +4,8 @@ Inline completion (ghost text: Neovim 0.12, VS Code, lsp-mode) gets one item who
 from the cursor to the end of its line, with the rest of that line appended to the text, as
 Copilot's server does: the result of accepting it is the same as inserting at the cursor, and
 editors that draw the item over its range (Neovim's "overlay") show the line as it will be.
+For Neovim, which redraws the item at its range start as the user types, the range starts at
+column 0 of the line instead (``ClientFeatures.redraws_at_range_start``).
 
 Classic completion (Helix, eglot, nvim-cmp) gets one item whose edit starts at the beginning of
 the word being typed, so the client's fuzzy filter, which matches against the typed word,
@@ -27,25 +29,42 @@ _LABEL_CHARS = 48
 
 
 def inline_items(
-    document: Document, suggestions: Sequence[tuple[Completion, types.Command | None]]
+    document: Document,
+    suggestions: Sequence[tuple[Completion, types.Command | None]],
+    *,
+    from_line_start: bool = False,
 ) -> types.InlineCompletionList:
     """One ghost-text item per suggestion, in order (editors cycle through them); each
-    carries the command the editor runs when the user accepts it."""
+    carries the command the editor runs when the user accepts it.
+
+    ``from_line_start``: the range starts at column 0 of the cursor's line and the text repeats
+    what is before the cursor, so the item stays drawable however that line shrinks (for
+    clients that redraw an item at its range start as the user types, see
+    ``ClientFeatures.redraws_at_range_start``). The edit it makes is the same; Copilot's
+    server answers every client in this shape.
+    """
     return types.InlineCompletionList(
-        items=[_inline_item(document, completion, command) for completion, command in suggestions]
+        items=[
+            _inline_item(document, completion, command, from_line_start)
+            for completion, command in suggestions
+        ]
     )
 
 
 def _inline_item(
-    document: Document, completion: Completion, command: types.Command | None
+    document: Document,
+    completion: Completion,
+    command: types.Command | None,
+    from_line_start: bool,
 ) -> types.InlineCompletionItem:
     cursor = completion.cursor
     line = document.line_text(cursor.line)
     rest_of_line = line[cursor.index :]
-    start = _position(document, cursor)
+    start_index = 0 if from_line_start else cursor.index
+    start = _position(document, Cursor(cursor.line, start_index))
     end = _position(document, Cursor(cursor.line, len(line)))
     return types.InlineCompletionItem(
-        insert_text=completion.text + rest_of_line,
+        insert_text=line[start_index : cursor.index] + completion.text + rest_of_line,
         range=types.Range(start=start, end=end),
         command=command,
     )

@@ -1,64 +1,137 @@
-"""What the user reads when the API fails: what happened, and what to do about it."""
+"""What the user is told: a one-line summary that pops up, and the details that do not.
+
+Neovim shows a ``window/showMessage`` in its command line; a message longer than the line (or
+of several lines) raises the "Press ENTER" prompt, which eats the user's next keystroke. So
+every message popped up is one line of at most :data:`SUMMARY_CHARS` characters, and what
+helps to fix the problem (the URL, the status, the setting to change) goes to
+``window/logMessage``, the server log and Neovim's ``:checkhealth codestral``.
+:func:`explain` says what happened when the API fails, and what to do about it.
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from codestral_ls.endpoint import Endpoint, key_advice
 from codestral_ls.errors import ApiError, ErrorKind
 
-log = logging.getLogger(__name__)
+#: Longest summary popped up (Neovim's own "LSP[codestral] " prefix comes on top of it).
+SUMMARY_CHARS = 100
+_ELLIPSIS = "…"
 
 
-def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -> str:
-    """What happened and what to do, for a ``window/showMessage``.
+@dataclass(frozen=True)
+class Notice:
+    """A message for the user: ``summary`` is shown, ``detail`` is logged next to it."""
+
+    summary: str
+    detail: str = ""
+
+    @classmethod
+    def of(cls, text: str) -> Notice:
+        """A notice from free text: its first sentence if that fits, else its start cut at a
+        word; the whole text is the detail whenever the summary leaves something out."""
+        flat = " ".join(text.split())
+        if len(flat) <= SUMMARY_CHARS:
+            return cls(flat)
+        sentence_end = flat.find(". ", 0, SUMMARY_CHARS)
+        if sentence_end > 0:
+            return cls(flat[: sentence_end + 1], flat)
+        return cls(clip(flat), flat)
+
+    def shown(self) -> str:
+        """The summary as it may be shown: one line, at most :data:`SUMMARY_CHARS`."""
+        return clip(" ".join(self.summary.split()))
+
+    def logged(self) -> str:
+        """Summary and detail on one log line."""
+        summary = " ".join(self.summary.split())
+        if not self.detail or self.detail == summary:
+            return summary
+        if self.detail.startswith(summary):
+            return self.detail
+        return f"{summary} ({self.detail})"
+
+    __str__ = logged
+
+
+def clip(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(_ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:(") + _ELLIPSIS
+
+
+#: Failures that usually pass by themselves: a code action is worth running again soon.
+_PASSING = frozenset(
+    {
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.SERVER,
+        ErrorKind.TIMEOUT,
+        ErrorKind.NETWORK,
+        ErrorKind.BAD_RESPONSE,
+    }
+)
+
+
+def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -> Notice:
+    """What happened (the summary, one short line) and what to do (the detail).
 
     Completions retry by themselves, so their messages say so; a code action (``action``,
     its title) does not, so its message says to run it again instead.
     """
     reason = str(error)
     base_url = endpoint.base_url
-    again = f"Run {action} again" if action else ""
-    if error.kind is ErrorKind.AUTH:
+    status = f" (HTTP {error.status})" if error.status else ""
+    host = urlsplit(base_url).netloc or base_url
+    kind = error.kind
+    if kind is ErrorKind.AUTH:
         # A key kept back is not a key rejected: say which, and how to fix that one.
-        short, detail = key_advice(endpoint)
-        log.warning("%s (%s)", detail, reason)
-        return f"{short}."
-    if error.kind is ErrorKind.RATE_LIMITED:
-        retry = f"{again} in a moment" if action else "Completions pause and resume by themselves"
-        return (
-            f"Codestral is rate-limiting requests ({reason}). {retry}; if this keeps "
-            "happening, check your plan's limits on console.mistral.ai."
-        )
-    if error.kind is ErrorKind.SERVER:
-        retry = (
-            f"{again} in a moment."
-            if action
-            else "completions pause and resume by themselves when it recovers."
-        )
-        return f"The Codestral API is failing ({reason}). Nothing to do on your side: {retry}"
-    if error.kind is ErrorKind.NOT_FOUND:
-        if error.missing_route:
-            log.warning("%s", reason)
-            return f"No {error.missing_route} route at {endpoint.host} (chat works): see the log."
-        return f"No Codestral API at {base_url} ({reason}): check the apiBase and model settings."
-    if error.kind is ErrorKind.INVALID:
-        return f"Codestral refused the request ({reason}): check the model and settings."
-    if error.kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
-        retry = (
-            f"{again} when it answers."
-            if action
-            else "completions resume by themselves when it answers."
-        )
-        return (
-            f"Cannot reach Codestral at {base_url}: {reason}. Check the network (and "
-            f"HTTPS_PROXY if you use a proxy); {retry}"
-        )
-    retry = (
-        f"{again}; if it persists"
-        if action
-        else "Completions pause and retry by themselves; if it persists"
-    )
-    return (
-        f"Codestral answered something unexpected ({reason}). {retry}, check the apiBase setting."
-    )
+        what, detail = key_advice(endpoint)
+        todo, detail = ".", f"{detail} ({reason})"
+    elif kind is ErrorKind.RATE_LIMITED:
+        what = f"Codestral is rate-limiting requests{status}"
+        todo = "; completions pause and resume by themselves."
+        detail = f"{reason}. If it keeps happening, check your plan's limits on console.mistral.ai."
+    elif kind is ErrorKind.SERVER:
+        what = f"The Codestral API is failing{status}"
+        todo = "; completions resume when it recovers."
+        detail = f"{reason}. Nothing to do on your side."
+    elif kind is ErrorKind.NOT_FOUND and error.missing_route:
+        what = f"No {error.missing_route} route at {endpoint.host} (chat works)"
+        todo = ": see the log."
+        detail = reason
+    elif kind is ErrorKind.NOT_FOUND and error.status and 300 <= error.status < 400:
+        what = f"The API at {host} redirects elsewhere{status}"
+        todo = ": check the apiBase setting."
+        detail = f"{reason}. Set apiBase to the address it redirects to, if you trust it."
+    elif kind is ErrorKind.NOT_FOUND:
+        what = f"No Codestral API at {host}{status}"
+        todo = ": check the apiBase and model settings."
+        detail = f"{reason}. apiBase is {base_url}."
+    elif kind is ErrorKind.INVALID:
+        what = f"Codestral refused the request{status}"
+        todo = ": check the model and settings."
+        detail = f"{reason}."
+    elif kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        what = f"Cannot reach Codestral at {host}"
+        if len(what) + len(reason) < 60:
+            what = f"{what}: {reason}"
+        todo = "; completions resume when it answers."
+        detail = f"{reason}. Check the network (and HTTPS_PROXY if you use a proxy)."
+    else:
+        what = "Codestral answered something unexpected"
+        todo = ": check the apiBase setting."
+        detail = f"{reason}. apiBase is {base_url}."
+    if action:
+        again = " Run it again in a moment." if kind in _PASSING else ""
+        return Notice(clip(f"{action} failed. {what}.{again}"), detail)
+    return Notice(clip(what + todo), detail)
+
+
+__all__ = ["SUMMARY_CHARS", "Notice", "clip", "explain"]

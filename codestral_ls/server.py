@@ -35,6 +35,7 @@ from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import Completion, CompletionEngine
 from codestral_ls.items import completion_items, inline_items
+from codestral_ls.messages import Notice
 from codestral_ls.prompt import line_in_window
 from codestral_ls.pygls_compat import (
     PatchedProtocol,
@@ -72,7 +73,7 @@ class CodestralProtocol(PatchedProtocol):
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
         _register_secrets(params.initialization_options)
-        self._server.client_features = ClientFeatures.of(params.capabilities)
+        self._server.client_features = ClientFeatures.of(params.capabilities, params.client_info)
         result = yield from super().lsp_initialize(params)
         if not self._server.client_features.inline_completion:
             # Only clients that declare inline completion get it advertised (LSP 3.18).
@@ -182,12 +183,15 @@ class CodestralServer(LanguageServer):
 
     # -- talking to the user ---------------------------------------------------------------
 
-    def warn_user(self, message: str) -> None:
-        """One ``window/showMessage`` (callers make sure it is not repeated per keystroke)."""
-        message = logs.SCRUBBER.scrub(message)
-        log.warning("%s", message)
+    def warn_user(self, message: str | Notice) -> None:
+        """One ``window/showMessage`` of one short line, its details in the log (callers make
+        sure it is not repeated per keystroke); see :mod:`codestral_ls.messages`."""
+        notice = message if isinstance(message, Notice) else Notice.of(message)
+        log.warning("%s", logs.SCRUBBER.scrub(notice.logged()))
         self.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            types.ShowMessageParams(
+                type=types.MessageType.Warning, message=logs.SCRUBBER.scrub(notice.shown())
+            )
         )
 
     def warm_up(self) -> None:
@@ -229,7 +233,7 @@ class CodestralServer(LanguageServer):
         problem = self.endpoint.problem
         if problem and problem != self._told_setup_problem:
             self._told_setup_problem = problem
-            self.warn_user(f"Codestral completions are off: {problem}.")
+            self.warn_user(Notice.of(f"Codestral is off: {problem}."))
         elif not problem:
             self._told_setup_problem = None
             log.info("endpoint %s, key from %s", self.endpoint.base_url, self.endpoint.key_source)
@@ -369,7 +373,9 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
                 document, cursor, completion, ls.settings.alternatives
             )
         return inline_items(
-            document, [(each, ls.controls.shown(document, each)) for each in suggestions]
+            document,
+            [(each, ls.controls.shown(document, each)) for each in suggestions],
+            from_line_start=ls.client_features.redraws_at_range_start,
         )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())

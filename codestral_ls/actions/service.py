@@ -36,7 +36,7 @@ from codestral_ls.actions.target import Target, find_target
 from codestral_ls.client_features import ClientFeatures
 from codestral_ls.documents import Document
 from codestral_ls.errors import ApiError
-from codestral_ls.messages import explain
+from codestral_ls.messages import Notice, explain
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ _SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
 
 class ActionFailed(Exception):
-    """An action that cannot go on; ``str()`` is the message for the user."""
+    """An action that cannot go on; the argument (text or :class:`Notice`) tells the user."""
 
 
 class ActionService:
@@ -160,13 +160,12 @@ class ActionService:
             edit = self._place(spec, landing, answer)
         except ActionFailed as failure:
             progress.end("failed")
-            self._tell(str(failure))
+            self._tell(failure.args[0])
             return None
         except ApiError as error:
             progress.end("failed")
             log.warning("%s failed: %s (%s)", spec.id, error, error.kind.value)
-            advice = explain(error, self.server.endpoint, action=spec.title)
-            self._tell(f"{spec.title} failed. {advice}")
+            self._tell(explain(error, self.server.endpoint, action=spec.title))
             return None
         except ActionCancelled:
             progress.end("cancelled")
@@ -271,7 +270,7 @@ class ActionService:
             on_progress=progress.received,
         )
 
-    def _tell(self, message: str) -> None:
+    def _tell(self, message: str | Notice) -> None:
         self.server.warn_user(message)
 
 
@@ -294,10 +293,11 @@ def _offer(
     return action
 
 
-def _stale(spec: ActionSpec) -> str:
-    return (
-        f"{spec.title}: the document was edited after the action was offered, so nothing was "
-        "changed. Run the action again."
+def _stale(spec: ActionSpec) -> Notice:
+    return Notice(
+        f"{spec.title}: file edited; nothing changed. Run the action again.",
+        "The document was edited after the action was offered, so nothing was changed. "
+        "Run the action again.",
     )
 
 

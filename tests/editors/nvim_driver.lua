@@ -7,6 +7,8 @@ local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
 local result = { steps = {} }
 local popup_scenario
 local unicode_scenario
+local enter_scenario
+local outage_scenario
 
 local function finish(ok, err)
   result.ok = ok
@@ -135,6 +137,87 @@ unicode_scenario = function(bufnr)
   finish(true)
 end
 
+--- Errors Neovim reported so far (autocmd callbacks failing on a keystroke end up here).
+local function errors()
+  local out = {}
+  local messages = vim.api.nvim_exec2('messages', { output = true }).output
+  for line in vim.gsplit(messages, '\n') do
+    if line:find('E5108') or line:find('Error') or line:find('Invalid') then
+      out[#out + 1] = line
+    end
+  end
+  if vim.v.errmsg ~= '' then
+    out[#out + 1] = 'errmsg: ' .. vim.v.errmsg
+  end
+  return out
+end
+
+--- Type one key and wait until Neovim has processed it (the buffer or cursor changed).
+local function type_key(bufnr, key)
+  local before = { vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), vim.api.nvim_win_get_cursor(0) }
+  vim.api.nvim_input(key)
+  wait_until('typed ' .. key, function()
+    local now = { vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), vim.api.nvim_win_get_cursor(0) }
+    return not vim.deep_equal(now, before)
+  end)
+end
+
+--- Issue 11 item 9: ghost text shown on an auto-indented blank line, then <CR> strips the
+--- indentation under it. Line 1 is "def add(a, b):"; "o" opens line 2 indented.
+enter_scenario = function(bufnr)
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.v.errmsg = ''
+  vim.api.nvim_input('o')
+  result.first_ghost = wait_until('ghost text on the indented line', function()
+    local ghost = ghost_text(bufnr)
+    return vim.api.nvim_get_mode().mode == 'i' and ghost and ghost.text:find('return', 1, true) and ghost
+  end)
+  result.indented = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
+  type_key(bufnr, '<CR>')
+  result.after_enter = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  type_key(bufnr, 'r')
+  type_key(bufnr, 'e')
+  result.second_ghost = wait_until('ghost text after the new line', function()
+    local ghost = ghost_text(bufnr)
+    return ghost and ghost.row == 2 and ghost.text:find('turn a + b', 1, true) and ghost
+  end)
+  result.errors = errors()
+  vim.api.nvim_input('<Tab>')
+  result.accepted_line = wait_until('accepted', function()
+    local line = vim.api.nvim_buf_get_lines(bufnr, 2, 3, false)[1]
+    return line ~= '    re' and line
+  end)
+  result.errors = errors()
+  finish(true)
+end
+
+--- Issue 11 item 2: the API rejects the key. The message must not raise "Press ENTER" (it
+--- would eat the next key): one line that fits, shown once the user leaves insert mode.
+outage_scenario = function(bufnr)
+  local codestral = require('codestral')
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A')
+  wait_until('insert mode', function()
+    return vim.api.nvim_get_mode().mode == 'i'
+  end)
+  type_key(bufnr, 'a')
+  wait_until('the server told the outage', function()
+    return codestral.state.last_error
+  end)
+  type_key(bufnr, 'b') -- the next key is typed, not eaten by a prompt
+  result.mode_after_message = vim.api.nvim_get_mode()
+  vim.api.nvim_input('<Esc>')
+  result.messages = wait_until('message shown', function()
+    local out = vim.api.nvim_exec2('messages', { output = true }).output
+    return out:find('codestral:', 1, true) and vim.split(out, '\n')
+  end)
+  result.columns = vim.o.columns
+  result.last_line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
+  vim.cmd('checkhealth codestral')
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish(true)
+end
+
 co = coroutine.create(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -149,6 +232,12 @@ co = coroutine.create(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'unicode' then
     return unicode_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'outage' then
+    return outage_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'enter' then
+    return enter_scenario(bufnr)
   end
   result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
   result.tab_mapping = vim.fn.maparg('<Tab>', 'i', false, true).desc

