@@ -295,7 +295,7 @@ def _offer(
 
 def _stale(spec: ActionSpec) -> Notice:
     return Notice(
-        f"{spec.title}: file edited; nothing changed. Run the action again.",
+        f"{spec.title}: edited, nothing changed. Run the action again.",
         "The document was edited after the action was offered, so nothing was changed. "
         "Run the action again.",
     )
