@@ -129,7 +129,7 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
         todo = ": check the apiBase setting."
         detail = f"{reason}. apiBase is {base_url}."
     if action:
-        again = " Run it again in a moment." if kind in _PASSING else ""
+        again = " Retry soon." if kind in _PASSING else ""
         return Notice(clip(f"{action} failed. {what}.{again}"), detail)
     return Notice(clip(what + todo), detail)
 

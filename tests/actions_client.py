@@ -234,10 +234,20 @@ class ActionEditor:
         )
         return await asyncio.wait_for(future, 30)
 
+    async def execute_and_settle(self, command: types.Command) -> Any:
+        """Run ``command`` and wait for what it ends in: an edit applied or a message.
+
+        The server answers ``workspace/executeCommand`` at once (eglot and Helix wait for that
+        answer, frozen); the edit comes afterwards, through ``workspace/applyEdit``."""
+        applied, told = len(self.applied), len(self.client.messages)
+        answer = await self.execute(command)
+        await self.until(lambda: len(self.applied) > applied or len(self.client.messages) > told)
+        return answer
+
     async def run(self, action: types.CodeAction | types.Command) -> None:
         """Pick an action as an editor does: resolve and apply its edit, or run its command."""
         if isinstance(action, types.Command):
-            await self.execute(action)
+            await self.execute_and_settle(action)
             return
         if action.edit is None and action.command is None:
             action = await self.resolve(action)
@@ -245,7 +255,7 @@ class ActionEditor:
             problem = self.apply(action.edit)
             assert problem is None, problem
         if action.command is not None:
-            await self.execute(action.command)
+            await self.execute_and_settle(action.command)
 
     def cancel_progress(self, token: types.ProgressToken) -> None:
         self.client.protocol.notify(

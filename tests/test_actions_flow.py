@@ -4,6 +4,7 @@ stale documents and API failures, each ending in one message and no edit."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -174,7 +175,7 @@ async def test_neovim_resolves_and_applies_the_edit(fake: FakeMistral) -> None:
         # Neovim runs the command when it cannot resolve: the same edit arrives by applyEdit.
         fake.chat_responder = lambda body: "```python\nreturn f'{value} °C'\n```"
         action = await editor.action(URI, at(editor, "# codestral"), "Codestral: return")
-        await editor.execute(
+        await editor.execute_and_settle(
             types.Command(
                 title=action.title, command="codestral.runAction", arguments=[action.data]
             )
@@ -258,6 +259,37 @@ async def test_cancelling_the_request_stops_the_stream(
     await editor.until(lambda: fake.aborted_streams == 1)
     token = editor.progress_token()
     await editor.until(lambda: editor.progress_kinds(token)[-1] == "end")
+
+
+async def test_an_executed_command_is_answered_before_the_chat_answer(fake: FakeMistral) -> None:
+    """Issue 11 item 3: eglot and Helix wait for the executeCommand answer with the editor
+    frozen (eglot gives up after 10 s): it comes at once, the edit later by applyEdit."""
+    editor = await ActionEditor.start(fake.base_url, capabilities(resolve=False))
+    answer_may_come = threading.Event()
+
+    def chat(body: dict) -> str:
+        assert answer_may_come.wait(20), "the test never let the answer come"
+        return "```python\nreturn sum(xs) / len(xs)\n```"
+
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = chat
+        action = await editor.action(
+            URI, editor.range_of(URI, "return total / len(xs)"), "Codestral: Refactor"
+        )
+        assert await editor.execute(action.command) is None
+        # Answered while the chat answer is held back: the editor is free, and sees progress.
+        assert editor.applied == [] and editor.texts[URI] == SOURCE
+        await editor.until(lambda: len(editor.client.progress_reports) == 1)
+        token = editor.progress_token()
+        answer_may_come.set()
+        await editor.until(lambda: len(editor.applied) == 1)
+        assert "    return sum(xs) / len(xs)\n" in editor.texts[URI]
+        await editor.until(lambda: editor.progress_kinds(token)[-1] == "end")
+        assert editor.client.messages == []
+    finally:
+        answer_may_come.set()
+        await editor.stop()
 
 
 async def test_cancelling_an_executed_command_stops_the_stream(fake: FakeMistral) -> None:

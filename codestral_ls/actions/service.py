@@ -9,6 +9,7 @@ Every failure ends in exactly one message to the user.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +53,8 @@ class ActionService:
 
     def __init__(self, server: Any) -> None:
         self.server = server
+        #: Actions run by ``workspace/executeCommand``, answered already, still working.
+        self._running: set[asyncio.Task[None]] = set()
 
     @property
     def features(self) -> ClientFeatures:
@@ -122,7 +125,13 @@ class ActionService:
         return action
 
     async def run_command(self, *arguments: Any) -> None:
-        """``workspace/executeCommand``: compute the edit and have the client apply it."""
+        """``workspace/executeCommand``: answered at once; the edit follows through
+        ``workspace/applyEdit`` when Codestral's answer is complete.
+
+        eglot and Helix wait for this answer synchronously: answered only at the end, Emacs
+        froze for the whole answer and gave up with "Timed out" after 10 s (issue 11, item 3).
+        The work shows as a cancellable progress meanwhile.
+        """
         if len(arguments) != 1:
             self._tell(f"{RUN_COMMAND} takes one argument, not {len(arguments)}.")
             return
@@ -131,16 +140,32 @@ class ActionService:
         except ValueError as error:
             self._tell(f"{RUN_COMMAND}: {error}.")
             return
+        task = asyncio.ensure_future(self._compute_and_apply(request))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _compute_and_apply(self, request: ActionRequest) -> None:
         edit = await self.compute_edit(request)
         if edit is None:
             return
         title = ACTIONS[request.action].title
-        result = await self.server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label=title)
-        )
+        try:
+            result = await self.server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=title)
+            )
+        except Exception as error:  # the editor answered the request with an error
+            log.warning("%s: workspace/applyEdit failed: %s", title, error)
+            self._tell(f"{title}: the editor did not apply the edit.")
+            return
         if not result.applied:
             reason = f": {result.failure_reason}" if result.failure_reason else ""
             self._tell(f"{title}: the editor did not apply the edit{reason}.")
+
+    async def aclose(self) -> None:
+        """Stop the actions still running in the background (the server stops)."""
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
     async def compute_edit(self, request: ActionRequest) -> types.WorkspaceEdit | None:
         """The edit for ``request``, or ``None`` after telling the user why there is none."""

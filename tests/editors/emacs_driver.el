@@ -62,7 +62,13 @@
              (actions (eglot-code-actions (point) (point) kind nil)))
         (codestral-test--put 'actions (vconcat (mapcar (lambda (a) (plist-get a :title)) actions)))
         (when actions
-          (eglot--read-execute-code-action actions (eglot-current-server) kind)
+          ;; eglot waits for the executeCommand answer synchronously, Emacs frozen meanwhile:
+          ;; it must come before the chat answer, which the test holds back until told (below).
+          (let ((start (float-time)))
+            (eglot--read-execute-code-action actions (eglot-current-server) kind)
+            (codestral-test--put 'command-seconds (- (float-time) start)))
+          (codestral-test--put 'unchanged-after-command (equal (buffer-string) before))
+          (with-temp-file (getenv "CODESTRAL_TEST_SIGNAL") (insert "go"))
           (codestral-test--wait "the code action's edit"
                                 (lambda () (not (equal (buffer-string) before))) 20)
           (codestral-test--put 'after-action (buffer-substring-no-properties

@@ -9,6 +9,7 @@ action through ``eglot-code-actions``, and writes what it saw.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,17 @@ def test_eglot_completion_at_point_inserts_the_completion(
 ) -> None:
     emacs = _emacs_with_eglot()
     fake.fim_responder = lambda body: "urn total * 2" if body["prompt"].endswith("ret") else ""
-    fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
+    signal = tmp_path / "command-answered"
+
+    def chat(body: dict) -> str:
+        # Held back until eglot's executeCommand call returned (the driver writes the file):
+        # answered only with the edit, eglot stayed frozen and timed out after 10 s.
+        deadline = time.monotonic() + 30
+        while not signal.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return f"```python\n{REFACTORED}\n```"
+
+    fake.chat_responder = chat
     init = tmp_path / "init.el"
     init.write_text(PACKAGES + readme_snippet("emacs-eglot"), encoding="utf-8")
     source = tmp_path / "calc.py"
@@ -50,6 +61,7 @@ def test_eglot_completion_at_point_inserts_the_completion(
     env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
     env["CODESTRAL_TEST_FILE"] = str(source)
     env["HOME"] = str(tmp_path)  # no user config, no eglot state from elsewhere
+    env["CODESTRAL_TEST_SIGNAL"] = str(signal)
 
     run = run_bounded(
         [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)], env, tmp_path, timeout=60
@@ -71,4 +83,6 @@ def test_eglot_completion_at_point_inserts_the_completion(
     # eglot-code-actions: the refactor action, run through workspace/executeCommand and applied
     # from the server's workspace/applyEdit.
     assert result["actions"] == ["Codestral: Refactor / Improve"]
+    assert result["unchanged-after-command"] is True  # answered before the edit was ready
+    print(f"executeCommand answered in {result['command-seconds'] * 1000:.0f} ms")
     assert result["after-action"] == REFACTORED + "\n"
