@@ -120,10 +120,11 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
         detail = f"{reason}."
     elif kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
         what = f"Cannot reach Codestral at {host}"
-        if len(what) + len(reason) < 60:
-            what = f"{what}: {reason}"
         todo = "; completions resume when it answers."
         detail = f"{reason}. Check the network (and HTTPS_PROXY if you use a proxy)."
+        if len(what) + len(reason) < SUMMARY_CHARS - 3:
+            what, todo = f"{what}: {reason}", "."  # the reason says more than the reassurance
+            detail += " Completions resume by themselves when it answers."
     else:
         what = "Codestral answered something unexpected"
         todo = ": check the apiBase setting."
