@@ -37,10 +37,15 @@ class PatchedProtocol(LanguageServerProtocol):
         that never comes (a negative position is enough). Answering with the error keeps
         the client's request queue moving.
         """
+        method = data.get("method")
+        if "params" not in data and isinstance(method, str) and not self.get_message_type(method):
+            # JSON-RPC lets a request leave out params (Neovim does for `codestral/stats`);
+            # pygls's reader for methods it has no type for requires the key.
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as error:
-            msg_id, method = data.get("id"), data.get("method")
+            msg_id = data.get("id")
             if not isinstance(msg_id, (int, str)) or not isinstance(method, str):
                 raise
             log.warning("invalid %s request %r: %s", method, msg_id, error.message)
