@@ -319,6 +319,16 @@ class ActionEditor:
 
     # -- waiting ---------------------------------------------------------------------------
 
+    async def settled(self) -> None:
+        """Return once the server has sent all it had to say about earlier messages.
+
+        One request and its answer: the server writes on one ordered stream, and what it
+        sends while handling a message (a showMessage during an action) is written before
+        it answers a later request, so it has arrived by then. No fixed wait.
+        """
+        _id, answer = self.request("codestral/stats", None)
+        await asyncio.wait_for(answer, 15)
+
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait (without blocking the client's event loop) until ``predicate()`` holds."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -955,8 +955,20 @@ class FakeMistral:
     def __enter__(self) -> FakeMistral:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        """Stop; then fail the test if a responder raised (or the fake had a bug).
+
+        The client only saw an HTTP 500, which a test of error handling may well accept: a
+        test whose responder raises ``KeyError`` must not pass for that. A test that makes a
+        responder raise on purpose clears the record with :meth:`reset`.
+        """
         self.stop()
+        errors = self.server_errors
+        if kind is None and errors:
+            raise AssertionError(
+                f"the fake Mistral server failed {len(errors)} time(s), a responder raised "
+                f"or the fake has a bug; the first:\n{errors[0]}"
+            )
 
     def stop(self) -> None:
         """Stop quickly (< 1 s) even with hung or idle keep-alive connections. Idempotent."""

@@ -47,7 +47,7 @@ async def no_edit_and_one_message(editor: ActionEditor, action: types.CodeAction
     resolved = await editor.resolve(action)
     assert resolved.edit is None
     await editor.until(lambda: len(editor.client.messages) >= 1)
-    await asyncio.sleep(0.2)  # anything else would arrive by now
+    await editor.settled()  # a second message would have arrived before this
     [message] = editor.client.messages
     assert editor.texts[URI] == before
     return message.message
@@ -74,8 +74,9 @@ async def test_listing_actions_makes_no_api_request(
         for diagnostics in ([], [diagnostic(editor)]):
             titles += [a.title for a in await editor.actions(URI, where, diagnostics=diagnostics)]
     assert len(titles) > 20
-    await asyncio.sleep(0.2)
-    assert fake.paid_requests == []
+    # Listing started no call: the first request the API gets is the one an action makes.
+    await editor.run(await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain"))
+    assert len(fake.paid_requests) == len(fake.chat_requests) == 1
 
 
 async def test_what_is_offered_where(editor: ActionEditor) -> None:
@@ -393,7 +394,7 @@ async def test_a_hung_api_times_out_with_one_message(fake: FakeMistral) -> None:
         action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
         await editor.execute(action.command)
         await editor.until(lambda: bool(editor.client.messages))
-        await asyncio.sleep(0.2)
+        await editor.settled()
         [message] = editor.client.messages
         assert "Cannot reach Codestral" in message.message
         assert editor.applied == [] and editor.texts[URI] == SOURCE

@@ -456,6 +456,16 @@ def test_async_client_keep_alive_and_concurrency(fake: FakeMistral) -> None:
     assert fake.max_in_flight >= 2
 
 
+def test_a_responder_that_raises_fails_the_test_that_used_it() -> None:
+    def buggy(body: dict[str, Any]) -> str:
+        return body["no such field"]
+
+    with pytest.raises(AssertionError, match="KeyError"), FakeMistral() as fake:
+        fake.fim_responder = buggy
+        response = httpx.post(fake.base_url + "/fim/completions", json=FIM, headers=AUTH)
+        assert response.status_code == 500  # all the client sees: the test body passes
+
+
 def test_connection_refused() -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.post(closed_port_url() + "/fim/completions", json=FIM, timeout=2.0)

@@ -113,7 +113,9 @@ def assert_fails_quietly(server: LspProcess, times: int = 2) -> None:
 
 def assert_told_once(server: LspProcess) -> str:
     assert server.wait_for(lambda: server.messages(), timeout=DEADLINE)
-    time.sleep(0.2)  # a second message, if any, would be sent with the second failure
+    # A second message would be sent with the second failure, before that request's answer;
+    # one more answer proves everything sent before it has arrived (one ordered stream).
+    assert "result" in server.request("codestral/stats", {}, timeout=DEADLINE)
     messages = server.messages()
     assert len(messages) == 1, messages
     [message] = messages
