@@ -55,7 +55,7 @@ def test_extension_compiles_packages_and_drives_the_server(tmp_path: Path) -> No
         json.dumps(converters.get_converter().unstructure(editor_capabilities("vscode")))
     )
     tests = _npm("test", timeout=120, extra={"VSCODE_CAPABILITIES": str(capabilities)})
-    assert "# pass 3" in tests.stdout and "# fail 0" in tests.stdout, tests.stdout
+    assert "# pass 5" in tests.stdout and "# fail 0" in tests.stdout, tests.stdout
 
     # The documented command. At a terminal vsce asks about anything it misses (a LICENSE, the
     # repository) and aborts on Enter; with stdin not a terminal it goes on after the warning.
