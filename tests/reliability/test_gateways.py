@@ -59,9 +59,9 @@ def test_a_gateway_from_the_environment_with_its_key_completes(
     """The README's Langdock setup, as written: base URL and key both exported."""
     server, texts = complete(through(langdock, CODESTRAL_API_BASE=GATEWAY), tmp_path)
     assert texts == ["return a + b"]
-    [request] = langdock.fim_requests
-    assert request.path == GATEWAY + "/fim/completions"
-    assert request.headers["authorization"] == f"Bearer {KEY}"
+    requests = langdock.fim_requests  # one, or more with alternatives
+    assert requests and all(r.path == GATEWAY + "/fim/completions" for r in requests)
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in requests)
     assert server.messages() == []
 
 
@@ -69,8 +69,8 @@ def test_a_gateway_from_settings_says_the_key_was_withheld_not_rejected(
     langdock: FakeMistral, tmp_path: Path
 ) -> None:
     server, _texts = complete(through(langdock), tmp_path, {"apiBase": GATEWAY})
-    [request] = langdock.fim_requests
-    assert "authorization" not in request.headers  # the project's apiBase got no key...
+    requests = langdock.fim_requests
+    assert requests and all("authorization" not in r.headers for r in requests)  # no key...
     [message] = server.messages()
     assert "withheld" in message and "api.langdock.com" in message  # ...and the user is told
     assert "CODESTRAL_ALLOWED_HOSTS" in message and "selfHostedApiKey" in message
