@@ -247,16 +247,6 @@ class Settings:
                 changes[spec.name] = default
         return dataclasses.replace(base, **changes), problems
 
-    def redacted(self) -> dict[str, Any]:
-        """The settings as a dict with secrets masked, fit for logs."""
-        out: dict[str, Any] = {}
-        for spec in dataclasses.fields(self):
-            value = getattr(self, spec.name)
-            if spec.metadata.get("secret") and value:
-                value = "<set>"
-            out[spec.name] = value
-        return out
-
 
 def _namespace(options: object) -> Mapping[str, Any] | None:
     if not isinstance(options, Mapping):

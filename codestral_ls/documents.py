@@ -289,17 +289,15 @@ class Document:
 
     # -- editing ---------------------------------------------------------------------------
 
-    def replace_all(self, text: str, version: int | None) -> None:
+    def replace_all(self, text: str) -> None:
         """A full-text change."""
         self.lines = split_lines(text)
-        self.version = version
 
     def apply_edit(
         self,
         start: tuple[int, int],
         end: tuple[int, int],
         new_text: str,
-        version: int | None = None,
     ) -> None:
         """Replace the client range ``start``..``end`` (line, column pairs) with ``new_text``.
 
@@ -322,8 +320,6 @@ class Document:
             lo -= 1
             pieces[0] = self.lines[lo] + pieces[0]  # the line above ends with "\r"
         self.lines[lo : last.line + 1] = pieces
-        if version is not None:
-            self.version = version
 
 
 def _joins_crlf(line: str, following: str) -> bool:

@@ -93,9 +93,8 @@ def watch_parent(
 class QuietWriter:
     """Wraps pygls's writer: once the editor's end of the pipe is gone, writes are dropped."""
 
-    def __init__(self, inner: Any, on_lost: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, inner: Any) -> None:
         self._inner = inner
-        self._on_lost = on_lost
         self.lost = False
 
     def write(self, data: bytes) -> Any:
@@ -126,4 +125,3 @@ class QuietWriter:
         if not self.lost:
             self.lost = True
             log.debug("the editor closed its end of the connection; dropping further output")
-            self._on_lost()

@@ -75,7 +75,6 @@ class MistralClient:
         endpoint: Endpoint,
         *,
         timeouts: Timeouts | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.timeouts = timeouts or Timeouts()
@@ -98,7 +97,6 @@ class MistralClient:
                 max_connections=8, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_SECONDS
             ),
             follow_redirects=False,
-            transport=transport,
             trust_env=True,  # HTTPS_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR
             verify=tls_verification(os.environ),
         )

@@ -259,8 +259,3 @@ def _substitute(text: str, placeholder_for: Callable[[str], str]) -> str:
 
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
-
-
-def contains_secret(text: str) -> bool:
-    """Whether :func:`mask_secrets` would change ``text``."""
-    return mask_secrets(text) != text

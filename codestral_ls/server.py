@@ -106,7 +106,7 @@ class CodestralProtocol(PatchedProtocol):
                     document.uri, start.line, end.line, change.text
                 )
             else:
-                document.replace_all(change.text, None)
+                document.replace_all(change.text)
         document.version = params.text_document.version
         self._server.engine.document_changed(document.uri)
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)

@@ -80,14 +80,6 @@ class Target:
     instruction: str | None = None
     instruction_line: int | None = None
 
-    @property
-    def first_line(self) -> int:
-        return self.start.line
-
-    @property
-    def last_line(self) -> int:
-        return self.end.line
-
 
 def find_target(document: Document, start: Cursor, end: Cursor) -> Target | None:
     """The target for a code-action request over ``start``..``end``; ``None`` on blank space."""

@@ -53,7 +53,7 @@ def test_a_statement_in_a_function_targets_the_function(
     assert not is_header(f"    {statement}")
     target = find_target(document, Cursor(2, 6), Cursor(2, 6))
     assert target is not None
-    assert (target.first_line, target.last_line) == (0, len(lines) - 1)
+    assert (target.start.line, target.end.line) == (0, len(lines) - 1)
     assert target.chosen_by == "block"
 
 

@@ -36,11 +36,6 @@ def test_non_mapping_options_are_ignored() -> None:
     assert Settings.from_options(["x"]) == (Settings(), [])
 
 
-def test_redacted_hides_keys() -> None:
-    settings, _ = Settings.from_options({"apiKey": "sk-secret"})
-    assert "sk-secret" not in repr(settings.redacted())
-
-
 def test_readme_documents_every_setting() -> None:
     readme = README.read_text(encoding="utf-8")
     assert settings_table() in readme, "run `python -m codestral_ls.config` and paste the table"

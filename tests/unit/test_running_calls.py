@@ -63,7 +63,7 @@ def test_a_call_is_typed_ahead_of_only_after_an_edit_that_kept_the_text_before_i
     assert call.typed_ahead(4)
     document.apply_edit((1, 0), (1, 0), "#")
     assert not call.typed_ahead(5)  # the text before the cursor changed
-    document.replace_all("x", None)
+    document.replace_all("x")
     assert not call.typed_ahead(6)  # the cursor is not in the document any more
 
 
