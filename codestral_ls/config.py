@@ -243,9 +243,43 @@ class Settings:
                 changes[spec.name] = _convert(spec, raw)
             except ValueError as error:
                 default = getattr(cls(), spec.name)
-                problems.append(f"'{_camel(spec.name)}' {error}; using the default {default!r}")
+                if spec.metadata.get("secret"):
+                    # The error text holds the value: a key set as a Lua table or an object
+                    # would reach the pop-up and the logs. Name the setting, never its value.
+                    problems.append(f"'{_camel(spec.name)}' must be a string (value not shown)")
+                else:
+                    problems.append(f"'{_camel(spec.name)}' {error}; using the default {default!r}")
                 changes[spec.name] = default
         return dataclasses.replace(base, **changes), problems
+
+
+def secret_strings(options: object) -> list[str]:
+    """Every string inside the key settings of ``options``, whatever their JSON type.
+
+    A key given as a Lua table (``apiKey = { "..." }``) or an object is not a valid setting,
+    but its strings are still the user's key: the log scrubber must know them before
+    anything (pygls's own debug log of the initialize parameters) writes them.
+    """
+    values = _namespace(options)
+    if values is None:
+        return []
+    found: list[str] = []
+    for spec in dataclasses.fields(Settings):
+        if spec.metadata.get("secret"):
+            for key in (spec.name, _camel(spec.name)):
+                _collect_strings(values.get(key), found)
+    return found
+
+
+def _collect_strings(value: object, found: list[str], depth: int = 0) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif depth < 8 and isinstance(value, Mapping):
+        for item in value.values():
+            _collect_strings(item, found, depth + 1)
+    elif depth < 8 and isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_strings(item, found, depth + 1)
 
 
 def _namespace(options: object) -> Mapping[str, Any] | None:

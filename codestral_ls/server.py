@@ -26,7 +26,7 @@ from pygls.protocol import lsp_method
 from codestral_ls import __version__, lifecycle, logs
 from codestral_ls.actions import register as register_actions
 from codestral_ls.client_features import ClientFeatures
-from codestral_ls.config import Settings
+from codestral_ls.config import Settings, secret_strings
 from codestral_ls.context import RepositoryContext
 from codestral_ls.context.index import path_of_uri
 from codestral_ls.controls import Controls
@@ -217,6 +217,7 @@ class CodestralServer(LanguageServer):
         """Read editor options, rebuild what changed, and report problems once."""
         base = Settings() if replace else self.settings
         settings, problems = Settings.from_options(options, base)
+        _register_secrets(options)
         logs.SCRUBBER.add(settings.api_key)
         logs.SCRUBBER.add(settings.self_hosted_api_key)
         endpoint = resolve_endpoint(settings, self.environ)
@@ -242,9 +243,8 @@ class CodestralServer(LanguageServer):
 
 def _register_secrets(options: object) -> None:
     """Scrub keys from logs before anything logs the initialize parameters."""
-    settings, _problems = Settings.from_options(options)
-    logs.SCRUBBER.add(settings.api_key)
-    logs.SCRUBBER.add(settings.self_hosted_api_key)
+    for secret in secret_strings(options):  # a key of the wrong type too (a Lua table)
+        logs.SCRUBBER.add(secret)
 
 
 _POSITION = {"line": 0, "character": 0}

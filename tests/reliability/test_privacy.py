@@ -4,6 +4,7 @@ a cursor inside a secret."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from codestral_ls.privacy import (
 )
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FakeMistral
+from tests.reliability.test_security import KEY, assert_nothing_leaked, key_environment, start
 
 GLOBS = Settings().exclude_globs
 
@@ -215,3 +217,32 @@ async def test_through_lsp_a_password_before_an_auto_closed_quote_is_not_sent(
         assert secret not in json.dumps(request.body)
     finally:
         await session.stop()
+
+
+# -- a key setting of the wrong type is never echoed -------------------------------------------
+
+LUA_TABLE_KEY = "sk-codestral-LUATABLE-9c1d2e3f4a5b"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[LUA_TABLE_KEY], {"1": LUA_TABLE_KEY}, {"key": {"nested": [LUA_TABLE_KEY]}}],
+    ids=["lua-list", "object", "nested"],
+)
+def test_a_key_of_the_wrong_type_is_named_never_printed(value: object, tmp_path: Path) -> None:
+    """``apiKey = { "sk-..." }`` in a Lua config arrives as a list or an object: the pop-up,
+    window/logMessage, stdout, stderr and the debug log file name the setting, not the key."""
+    with FakeMistral(api_key=KEY) as fake:
+        env = key_environment(fake.base_url)
+        with start(env, tmp_path, {"apiKey": value, "selfHostedApiKey": value}) as server:
+            assert server.wait_for(lambda: server.messages())
+            message = server.messages()[0]
+            assert "'apiKey' must be a string" in message
+            assert "'selfHostedApiKey' must be a string" in message
+            assert server.shutdown_and_exit() == 0
+    assert_nothing_leaked(server, tmp_path, LUA_TABLE_KEY)
+
+
+def test_the_settings_problem_for_a_key_holds_no_value() -> None:
+    _settings, problems = Settings.from_options({"codestral": {"apiKey": {"k": LUA_TABLE_KEY}}})
+    assert problems == ["'apiKey' must be a string (value not shown)"]
