@@ -34,7 +34,7 @@ from codestral_ls.config import Settings
 from codestral_ls.context import RepositoryContext
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import Endpoint
-from codestral_ls.errors import ApiError
+from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.fim import FimRequest
 from codestral_ls.health import UpstreamHealth
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
@@ -401,6 +401,11 @@ class CompletionEngine:
             if not self.upstream.is_current(client):
                 # Settings changed during the call and closed its client: not an outage.
                 log.info("completion dropped: the settings changed while it ran")
+                raise
+            if error.kind is ErrorKind.BUSY:
+                # Every connection was taken by other calls: our load, not an outage.
+                log.info("completion dropped: %s", error)
+                self.health.release_probe()
                 raise
             self.stats.failures += 1
             log.warning("completion failed: %s (%s)", error, error.kind.value)

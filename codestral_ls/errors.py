@@ -19,6 +19,8 @@ class ErrorKind(str, Enum):
     RATE_LIMITED = "rate-limited"  # 429
     SERVER = "server"  # 5xx
     TIMEOUT = "timeout"
+    #: All pooled connections busy for the whole wait: our own load, not the API's failure.
+    BUSY = "busy"
     NETWORK = "network"  # refused, reset, DNS, cut stream
     BAD_RESPONSE = "bad-response"  # not the documented format
 

@@ -90,7 +90,11 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
     status = f" (HTTP {error.status})" if error.status else ""
     host = urlsplit(base_url).netloc or base_url
     kind = error.kind
-    if kind is ErrorKind.AUTH:
+    if kind is ErrorKind.BUSY:
+        what = "Too many requests to Codestral at once"
+        todo = "; the next one asks again."
+        detail = f"{reason}."
+    elif kind is ErrorKind.AUTH:
         # A key kept back is not a key rejected: say which, and how to fix that one.
         what, detail = key_advice(endpoint)
         todo, detail = ".", f"{detail} ({reason})"

@@ -32,6 +32,14 @@ from codestral_ls import __version__
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.fim import FimRequest, sendable
+from codestral_ls.http_body import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    SseLines,
+    UnsupportedEncoding,
+    iter_body,
+    read_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,8 @@ class FimResult:
 KEEPALIVE_SECONDS = 55.0
 #: Most bytes of the ``GET models`` answer read when opening a connection ahead.
 _MODELS_LIMIT = 256 * 1024
+#: Connections to the endpoint at once (httpx's pool size, and the calls let through).
+_CONNECTIONS = 8
 
 
 class MistralClient:
@@ -78,6 +88,7 @@ class MistralClient:
     ) -> None:
         self.endpoint = endpoint
         self.timeouts = timeouts or Timeouts()
+        self._free_connections = asyncio.Semaphore(_CONNECTIONS)
         #: Whether chat answered here, once a FIM 404 made it worth asking (None: not asked).
         self._chat_probe: bool | None = None
         #: Until when (``time.monotonic``) a connection to the endpoint is believed to be
@@ -85,6 +96,7 @@ class MistralClient:
         self.warm_until = 0.0
         headers = {
             "Accept": "application/json, text/event-stream",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": f"codestral-ls/{__version__}",
         }
         if endpoint.api_key:
@@ -94,7 +106,9 @@ class MistralClient:
             headers=headers,
             timeout=_http_timeout(self.timeouts),
             limits=httpx.Limits(
-                max_connections=8, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_SECONDS
+                max_connections=_CONNECTIONS,
+                max_keepalive_connections=4,
+                keepalive_expiry=KEEPALIVE_SECONDS,
             ),
             follow_redirects=False,
             trust_env=True,  # HTTPS_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR
@@ -132,20 +146,46 @@ class MistralClient:
         until: Callable[[str], bool] | None = None,
         timeouts: Timeouts | None = None,
     ) -> FimResult:
-        """Run one FIM completion; with ``stream``, stop reading once ``until(text)`` holds."""
+        """Run one FIM completion; with ``stream``, stop reading once ``until(text)`` holds.
+
+        The deadline starts once a connection is free (see :meth:`_connection`): a call that
+        waited for one has not been failed by the API.
+        """
         deadline = (timeouts or self.timeouts).total
-        started = time.monotonic()
-        try:
-            call = self._fim_stream(request, until) if stream else self._fim_json(request)
-            result = await asyncio.wait_for(call, timeout=deadline)
-        except asyncio.TimeoutError:
-            raise ApiError(ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s") from None
-        except ApiError as error:
-            if error.status == 404 and await self._chat_works(request.model):
-                raise self._no_fim_route(error) from None
-            raise
+        async with self._connection(timeouts):
+            started = time.monotonic()
+            try:
+                call = self._fim_stream(request, until) if stream else self._fim_json(request)
+                result = await asyncio.wait_for(call, timeout=deadline)
+            except asyncio.TimeoutError:
+                message = f"no complete answer within {deadline:g} s"
+                raise ApiError(ErrorKind.TIMEOUT, message) from None
+            except ApiError as error:
+                if error.status == 404 and await self._chat_works(request.model):
+                    raise self._no_fim_route(error) from None
+                raise
         result.elapsed = time.monotonic() - started
         return result
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, timeouts: Timeouts | None) -> AsyncIterator[None]:
+        """Hold one of the pool's connections for a call, waiting at most the connect
+        deadline for one to be free; else :data:`ErrorKind.BUSY` (our load, not an outage).
+
+        httpx would queue the call inside its pool, and a call that waited there ran out of
+        its deadline as if the API had stopped answering: 200 requests at once against a
+        healthy API logged half of them as failures and showed several outage messages.
+        """
+        wait = (timeouts or self.timeouts).connect
+        try:
+            await asyncio.wait_for(self._free_connections.acquire(), wait)
+        except asyncio.TimeoutError:
+            message = "no free connection to the API in time (too many requests at once)"
+            raise ApiError(ErrorKind.BUSY, message) from None
+        try:
+            yield
+        finally:
+            self._free_connections.release()
 
     async def _chat_works(self, model: str) -> bool:
         """Whether ``chat/completions`` answers here (a one-token request, asked once per
@@ -160,8 +200,8 @@ class MistralClient:
             }
             try:
                 with _translate_transport_errors():
-                    response = await self._http.post("chat/completions", json=body)
-                self._chat_probe = response.status_code == 200
+                    status, _headers, _body = await self._post("chat/completions", body, 1)
+                self._chat_probe = status == 200
             except ApiError:
                 return False  # unknown, not "no": ask again next time
         return self._chat_probe
@@ -178,26 +218,31 @@ class MistralClient:
         return ApiError(ErrorKind.NOT_FOUND, message, status=404, missing_route="/fim/completions")
 
     async def _fim_json(self, request: FimRequest) -> FimResult:
+        body = request.body(stream=False)
         with _translate_transport_errors():
-            response = await self._http.post("fim/completions", json=request.body(stream=False))
-        self._mark_warm()
-        if response.status_code != 200:
-            raise self._error(response.status_code, response.headers, response.text)
-        payload = _parse_json(response.text)
+            status, headers, raw = await self._post("fim/completions", body, request.max_tokens)
+        if status != 200:
+            raise self._error(status, headers, raw)
+        self._mark_warm()  # read to its end: the connection went back to the pool
+        payload = _parse_json(raw)
         text, finish = _message_content(payload)
+        _check_length(text, request.max_tokens)
         return FimResult(text, finish, chunks=1, usage=payload.get("usage") or {})
 
     async def _fim_stream(
         self, request: FimRequest, until: Callable[[str], bool] | None
     ) -> FimResult:
         parts: list[str] = []
+        received = 0
         result = FimResult("", None)
-        events = self._events("fim/completions", request.body(stream=True))
+        events = self._events("fim/completions", request.body(stream=True), request.max_tokens)
         async with contextlib.aclosing(events):  # leaving early closes the HTTP stream now
             async for delta, finish, usage in events:
                 if delta:
                     parts.append(delta)
                     result.chunks += 1
+                    received += len(delta)
+                    _check_length(received, request.max_tokens)
                 if finish:
                     result.finish_reason = finish
                 if usage:
@@ -238,35 +283,63 @@ class MistralClient:
             body["temperature"] = temperature
         timeout = _http_timeout(timeouts) if timeouts else httpx.USE_CLIENT_DEFAULT
         if not stream:
-            with _translate_transport_errors():
-                response = await self._http.post("chat/completions", json=body, timeout=timeout)
-            if response.status_code != 200:
-                raise self._error(response.status_code, response.headers, response.text)
-            text, _finish = _message_content(_parse_json(response.text))
+            async with self._connection(timeouts):
+                with _translate_transport_errors():
+                    status, headers, raw = await self._post(
+                        "chat/completions", body, max_tokens, timeout
+                    )
+            if status != 200:
+                raise self._error(status, headers, raw)
+            text, _finish = _message_content(_parse_json(raw))
+            _check_length(text, max_tokens)
             if text:
                 yield text
             return
-        events = self._events("chat/completions", body, timeout)
-        async with contextlib.aclosing(events):
+        events = self._events("chat/completions", body, max_tokens, timeout)
+        received = 0
+        async with self._connection(timeouts), contextlib.aclosing(events):
             async for delta, _finish, _usage in events:
                 if delta:
+                    received += len(delta)
+                    _check_length(received, max_tokens)
                     yield delta
 
     # -- wire format -----------------------------------------------------------------------
 
+    async def _post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        max_tokens: int | None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> tuple[int, httpx.Headers, str]:
+        """POST ``body``; (status, headers, body text), the body read up to its cap: the
+        JSON answer's for a 200 (:func:`answer_cap`), a few KB of an error's."""
+        async with self._http.stream("POST", path, json=body, timeout=timeout) as response:
+            if response.status_code != 200:
+                return response.status_code, response.headers, await _error_body(response)
+            raw = await read_body(response, answer_cap(max_tokens, streamed=False))
+            return response.status_code, response.headers, raw.decode("utf-8", "replace")
+
     async def _events(
-        self, path: str, body: dict[str, Any], timeout: Any = httpx.USE_CLIENT_DEFAULT
+        self,
+        path: str,
+        body: dict[str, Any],
+        max_tokens: int | None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[tuple[str, str | None, dict[str, Any] | None]]:
-        """POST ``body`` and yield (delta text, finish_reason, usage) per SSE event."""
+        """POST ``body`` and yield (delta text, finish_reason, usage) per SSE event.
+
+        The stream is read raw, its bytes counted against :func:`answer_cap` as they arrive,
+        and split into lines at CR/LF only (:class:`SseLines`).
+        """
         with _translate_transport_errors():
             async with self._http.stream("POST", path, json=body, timeout=timeout) as response:
                 if response.status_code != 200:
-                    raw = await response.aread()
-                    raise self._error(
-                        response.status_code, response.headers, raw.decode("utf-8", "replace")
-                    )
+                    raw = await _error_body(response)
+                    raise self._error(response.status_code, response.headers, raw)
                 done = False
-                lines = response.aiter_lines()
+                lines = _sse_lines(response, answer_cap(max_tokens, streamed=True))
                 async for line in lines:
                     if not line.startswith("data:"):
                         continue  # blank separators, comments (":"), event names
@@ -290,6 +363,61 @@ class MistralClient:
         return _http_error(status, headers, body)
 
 
+#: Tokens assumed when a request sets no ``max_tokens`` (the API's own limit is the model's).
+_DEFAULT_TOKENS = 4096
+#: Most characters one token can stand for (long whitespace runs are single tokens).
+CHARS_PER_TOKEN = 32
+#: On the wire, per token: a JSON answer escapes each character in at most 6 bytes; a
+#: streamed event wraps each token in ~250 bytes of JSON (id, model, choices ...).
+_JSON_BYTES_PER_TOKEN = 6 * CHARS_PER_TOKEN
+_STREAM_BYTES_PER_TOKEN = 1024
+#: Room for everything around the text (usage, ids, a role chunk, keep-alive comments).
+_ANSWER_OVERHEAD = 16 * 1024
+#: How much of an error body is read: its reason is in the first lines, never further.
+ERROR_BODY_BYTES = 8 * 1024
+
+
+def answer_cap(max_tokens: int | None, *, streamed: bool) -> int:
+    """Most bytes an answer of ``max_tokens`` may take on the wire; past it, reading stops.
+
+    With the defaults: 128 tokens -> 40 KB as JSON, 144 KB streamed; chat's 2,048 -> 400 KB
+    and 2 MB. Far above what a real answer uses, far below what a broken endpoint can send.
+    """
+    per_token = _STREAM_BYTES_PER_TOKEN if streamed else _JSON_BYTES_PER_TOKEN
+    return _ANSWER_OVERHEAD + per_token * (max_tokens or _DEFAULT_TOKENS)
+
+
+def _check_length(text: str | int, max_tokens: int | None) -> None:
+    """Raise if an answer's text (or its length) is beyond what ``max_tokens`` can produce:
+    an endpoint that ignores the limit gets no completion shown or cached."""
+    length = text if isinstance(text, int) else len(text)
+    limit = CHARS_PER_TOKEN * (max_tokens or _DEFAULT_TOKENS)
+    if length > limit:
+        raise ApiError(
+            ErrorKind.BAD_RESPONSE,
+            f"the answer is longer than max_tokens allows ({length:,} characters, at most "
+            f"{limit:,})",
+        )
+
+
+async def _error_body(response: httpx.Response) -> str:
+    """The first :data:`ERROR_BODY_BYTES` of an error answer, as text."""
+    try:
+        raw = await read_body(response, ERROR_BODY_BYTES, truncate=True)
+    except UnsupportedEncoding:
+        return ""
+    return raw.decode("utf-8", "replace")
+
+
+async def _sse_lines(response: httpx.Response, cap: int) -> AsyncIterator[str]:
+    splitter = SseLines()
+    async for data in iter_body(response, cap):
+        for line in splitter.feed(data):
+            yield line
+    for line in splitter.close():
+        yield line
+
+
 #: How long to wait for the end of the body after ``data: [DONE]``.
 _DRAIN_SECONDS = 0.05
 
@@ -308,7 +436,7 @@ async def _read_to_end(lines: AsyncIterator[str]) -> bool:
         async for _line in lines:
             pass
 
-    with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
+    with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError, BodyTooLarge):
         await asyncio.wait_for(drain(), _DRAIN_SECONDS)
         return True
     return False
@@ -364,6 +492,13 @@ class _translate_transport_errors:
     def __exit__(self, kind: type | None, error: BaseException | None, _tb: object) -> bool:
         if error is None or isinstance(error, ApiError):
             return False
+        if isinstance(error, BodyTooLarge):
+            raise ApiError(ErrorKind.BAD_RESPONSE, f"{error}: reading stopped") from None
+        if isinstance(error, UnsupportedEncoding):
+            raise ApiError(ErrorKind.BAD_RESPONSE, str(error)) from None
+        if isinstance(error, httpx.PoolTimeout):
+            message = "no free connection to the API in time (too many requests at once)"
+            raise ApiError(ErrorKind.BUSY, message) from None
         if isinstance(error, httpx.TimeoutException):
             raise ApiError(ErrorKind.TIMEOUT, _describe_timeout(error)) from None
         if isinstance(error, (httpx.TransportError, httpx.StreamError)):

@@ -47,7 +47,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from http import HTTPStatus
@@ -157,7 +157,22 @@ class Delay:
     then: Behaviour | None = None
 
 
-Behaviour = Reply | Error | Hang | CutStream | BadJSON | Trickle | Delay
+@dataclass(frozen=True)
+class Raw:
+    """Answer with exactly these bytes, before any request checks: a hostile endpoint.
+
+    ``body`` is sent with a Content-Length; ``chunks`` (a function returning an iterable of
+    byte strings, so one behaviour can be replayed) is sent chunked, piece by piece, until
+    the client leaves. ``headers`` go out as given (``Content-Encoding: gzip`` over a bomb).
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    chunks: Callable[[], Iterable[bytes]] | None = None
+
+
+Behaviour = Reply | Error | Hang | CutStream | BadJSON | Trickle | Delay | Raw
 
 
 @dataclass(frozen=True)
@@ -642,6 +657,9 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Error):
             self._send_error(behaviour)
             return
+        if isinstance(behaviour, Raw):
+            self._send_raw(behaviour)
+            return
         trickle = behaviour.bytes_per_second if isinstance(behaviour, Trickle) else None
         if not self._authorized():
             self._send_template(401, trickle=trickle)
@@ -729,6 +747,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             payload, content_type = _json_bytes(error.body), "application/json"
         self._send_body(error.status, payload, content_type, error.headers)
+
+    def _send_raw(self, raw: Raw) -> None:
+        if raw.chunks is None:
+            self._send_head(raw.status, {**raw.headers, "Content-Length": str(len(raw.body))})
+            self._write(raw.body, chunked=False, trickle=None)
+            return
+        self._send_head(raw.status, {**raw.headers, "Transfer-Encoding": "chunked"})
+        for piece in raw.chunks():
+            self._write(piece, chunked=True, trickle=None)
+        self._write(b"0\r\n\r\n", chunked=False, trickle=None)
 
     def _send_completion(
         self, status: int, answer: Answer, behaviour: Behaviour | None, trickle: float | None

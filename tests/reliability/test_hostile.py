@@ -10,13 +10,17 @@ slow path as an operation count (upstream requests, bytes read).
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import os
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.fake_mistral import FakeMistral
+from tests.fake_mistral import FakeMistral, Raw
 from tests.reliability.lsp_process import LspProcess, environment
 
 #: Neovim's position encoding: utf-8 columns are the ones a non-ASCII line makes costly.
@@ -115,3 +119,138 @@ def test_a_megabyte_line_with_one_accent_is_typed_on_without_a_completion(
     )
     answer = server.process.inline(uri, 1, 4)
     assert answer["result"]["items"], answer
+
+
+# -- hostile answers -----------------------------------------------------------------------
+
+URI = "file:///hostile/add.py"
+SOURCE = "def add(a, b):\n    "
+
+
+def ask(server: Server, uri: str = URI, text: str = SOURCE) -> list[dict[str, Any]]:
+    """Open ``uri`` and ask for an invoked inline completion at its end; the items."""
+    server.process.open(uri, text)
+    lines = text.split("\n")
+    answer = server.process.inline(uri, len(lines) - 1, len(lines[-1]), timeout=60)
+    assert "result" in answer, answer
+    return (answer["result"] or {}).get("items", [])
+
+
+def sse(*contents: str, done: bool = True) -> bytes:
+    """A stream of chat.completion.chunk events with these contents, raw (not ASCII-escaped)."""
+    events = []
+    for content in contents:
+        chunk = {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "codestral-latest",
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+        }
+        events.append(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n")
+    return b"".join(events) + (b"data: [DONE]\n\n" if done else b"")
+
+
+SSE_HEADERS = {"Content-Type": "text/event-stream"}
+
+
+@functools.cache
+def gzip_bomb(inflated: int = 512 * MB) -> bytes:
+    """gzip of ``inflated`` zero bytes (about 500 KB), made once per run."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(MB)
+    parts = [packer.compress(block) for _ in range(inflated // MB)]
+    return b"".join(parts) + packer.flush()
+
+
+@pytest.mark.parametrize("double", [False, True], ids=["gzip", "gzip-gzip"])
+def test_a_gzip_bomb_is_not_inflated_past_the_cap(
+    server: Server, fake: FakeMistral, double: bool
+) -> None:
+    """A body that inflates to 512 MB (the issue's: 1 GiB, 3.1 GB of RSS, 9-31 s per
+    completion on the event loop): inflated up to the answer's cap, then dropped."""
+    body = gzip_bomb()
+    encoding = "gzip"
+    if double:
+        body, encoding = gzip.compress(body), "gzip, gzip"
+    fake.script(Raw(200, {**SSE_HEADERS, "Content-Encoding": encoding}, body))
+    assert ask(server) == []
+    assert fake.fim_requests[0].headers.get("accept-encoding") == "identity"
+    server.assert_healthy()
+
+
+def test_a_100_mb_error_body_is_read_only_for_its_first_kilobytes(
+    server: Server, fake: FakeMistral
+) -> None:
+    """A 100 MB 500 answer (the issue's: read whole, 374 MB peak)."""
+    piece = b"x" * (64 * 1024)
+    fake.script(Raw(500, {"Content-Type": "text/plain"}, chunks=lambda: [piece] * 1600))
+    assert ask(server) == []
+    server.assert_healthy()
+
+
+def test_an_endless_stream_is_cut_at_the_answer_cap(server: Server, fake: FakeMistral) -> None:
+    """100 MB of well-formed events that never end the answer: reading stops at the cap
+    derived from maxTokens, long before the deadline."""
+    event = sse("    ", done=False)
+    fake.script(Raw(200, SSE_HEADERS, chunks=lambda: [event * 200] * 4000))
+    assert ask(server) == []
+    server.assert_healthy()
+
+
+@pytest.mark.parametrize("size", [100_000, 1_000_000], ids=["100 KB", "1 MB"])
+def test_an_answer_longer_than_max_tokens_is_neither_shown_nor_cached(
+    server: Server, fake: FakeMistral, size: int
+) -> None:
+    """The issue's 1 MB completion was shown as ghost text and cached. 100 KB fits the byte
+    cap but not maxTokens (128 tokens: at most 4,096 characters); 1 MB fits neither."""
+    huge = sse("return " + "a" * size)
+    fake.script(Raw(200, SSE_HEADERS, huge), Raw(200, SSE_HEADERS, huge))
+    assert ask(server) == []
+    assert ask(server, "file:///hostile/again.py") == []  # the same prompt: not from a cache
+    assert len(fake.fim_requests) == 2
+    server.assert_healthy()
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\u2029", "\x0c"])
+def test_unicode_line_separators_inside_an_event_do_not_split_it(
+    server: Server, fake: FakeMistral, separator: str
+) -> None:
+    """SSE lines end at CR, LF or CRLF only; httpx's aiter_lines also split at U+2028,
+    U+0085 ..., turning a valid answer into "malformed JSON" and a back-off."""
+    fake.script(Raw(200, SSE_HEADERS, sse("return a", f" + b  # a{separator}b")))
+    items = ask(server)
+    assert items and items[0]["insertText"].startswith("return a + b")
+    stats = server.process.request("codestral/stats", {})["result"]
+    assert stats["failures"] == 0
+    server.assert_healthy()
+
+
+def test_a_burst_of_requests_waiting_for_connections_is_no_outage(
+    server: Server, fake: FakeMistral
+) -> None:
+    """200 requests at once against a healthy but slow API: the pool has 8 connections, so
+    most wait, some longer than the connect deadline. Waiting is not the API failing: no
+    failure counted, no message shown, the late ones answered empty."""
+    fake.latency = 0.5
+    ids = []
+    for i in range(200):
+        uri = f"file:///hostile/burst{i}.py"
+        server.process.open(uri, f"def f{i}(a, b):\n    ")
+        ids.append(
+            server.process.start_request(
+                "textDocument/inlineCompletion",
+                {
+                    "textDocument": {"uri": uri},
+                    "position": {"line": 1, "character": 4},
+                    "context": {"triggerKind": 1},
+                },
+            )
+        )
+    answers = [server.process.answer(i, timeout=120) for i in ids]
+    assert all("result" in answer for answer in answers)
+    stats = server.process.request("codestral/stats", {})["result"]
+    assert stats["failures"] == 0, stats
+    assert server.process.messages() == []
+    assert len(fake.fim_requests) < 200  # some could not get a connection in time
+    server.assert_healthy()
