@@ -1124,12 +1124,13 @@ class FakeMistral:
         """Highest number of FIM/chat requests answered at the same time."""
         return self._counter("max_in_flight")
 
-    def wait_for(self, predicate: Callable[[FakeMistral], bool], timeout: float = 5.0) -> bool:
-        """Block until ``predicate(self)`` holds (re-checked on every change) or timeout."""
+    def wait_for(self, predicate: Callable[[FakeMistral], bool], timeout: float = 60.0) -> bool:
+        """Block until ``predicate(self)`` holds (re-checked on every change) or timeout (a
+        bound on a hang, so generous: a loaded machine stalls for seconds)."""
         with self._changed:
             return self._changed.wait_for(lambda: predicate(self), timeout)
 
-    def wait_for_requests(self, n: int, timeout: float = 5.0, path: str | None = None) -> bool:
+    def wait_for_requests(self, n: int, timeout: float = 60.0, path: str | None = None) -> bool:
         """Block until ``n`` requests (to ``path``, e.g. ``FIM_PATH``, if given) arrived."""
         if path is None:
             return self.wait_for(lambda f: len(f._requests) >= n, timeout)

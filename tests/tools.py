@@ -1,4 +1,5 @@
-"""Real editors and tools the tests drive, and what happens when one is missing.
+"""Real editors and tools the tests drive, what happens when one is missing, and waiting for
+a condition without depending on the machine's speed.
 
 On a developer's machine a missing tool skips its test, with the reason. Under ``CI=true``
 every skip is a failure (``tests/conftest.py``): CI installs the tools, so a skip there means a
@@ -7,9 +8,12 @@ broken install step, and a green run must mean every test ran.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,12 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, from the [test] extra
     import tomli as tomllib
 
-__all__ = ["find_tool", "need_tool", "tomllib", "under_ci"]
+__all__ = ["eventually", "find_tool", "need_tool", "tomllib", "under_ci"]
+
+#: How long a test waits for something that happens in milliseconds on an idle machine. It
+#: only stops a hang: a passing test never waits it out, so it can be generous (a shared CI
+#: machine at load 10 stalls processes for seconds).
+HANG = 60.0
 
 
 def under_ci() -> bool:
@@ -41,3 +50,19 @@ def need_tool(name: str, install: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed ({install})")
     return path
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = HANG
+) -> None:
+    """Wait until ``condition()`` holds, re-checking every 20 ms; fail saying ``what`` was
+    awaited if it does not within ``timeout`` (a bound on a hang, not a speed requirement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = condition()
+        if not isinstance(held, bool):
+            held = await held
+        if held:
+            return
+        assert time.monotonic() < deadline, f"gave up waiting for {what} after {timeout:g} s"
+        await asyncio.sleep(0.02)

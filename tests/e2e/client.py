@@ -239,7 +239,7 @@ class EditorSession:
         assert isinstance(result, types.CompletionList)
         return result
 
-    async def wait_for_message(self, timeout: float = 5.0) -> types.ShowMessageParams:
+    async def wait_for_message(self, timeout: float = 60.0) -> types.ShowMessageParams:
         deadline = asyncio.get_running_loop().time() + timeout
         while not self.client.messages:
             if asyncio.get_running_loop().time() > deadline:

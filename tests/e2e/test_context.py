@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from tests.e2e.client import EditorSession, server_environment, split_marker
 from tests.fake_mistral import FakeMistral
+from tests.tools import eventually
 
 TOKEN = "ghp_" + "Zq7" * 12
 
@@ -106,10 +107,10 @@ async def test_an_imported_definition_from_another_workspace_file_is_in_the_fim_
 async def test_a_method_defined_elsewhere_is_found_through_the_workspace_index(
     fake: FakeMistral, session: EditorSession, workspace: Path
 ) -> None:
-    for _ in range(200):  # the index is built in the background after `initialized`
-        if (await stats(session)).context.index.ready:
-            break
-        await asyncio.sleep(0.05)
+    async def index_ready() -> bool:  # built in the background after `initialized`
+        return (await stats(session)).context.index.ready
+
+    await eventually(index_ready, "the workspace index")
     assert (await stats(session)).context.index.files == 4  # secrets.py excluded
     text, line, index = split_marker("def sale(order):\n    |order.apply_discount(10)\n")
     uri = (workspace / "shop" / "sale.py").as_uri()

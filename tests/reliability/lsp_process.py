@@ -182,7 +182,7 @@ class LspProcess:
         """Texts of every ``window/showMessage`` so far."""
         return [p.get("message", "") for p in self.notifications("window/showMessage")]
 
-    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+    def wait_for(self, predicate: Any, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not predicate():

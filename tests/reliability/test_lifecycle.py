@@ -81,7 +81,7 @@ def test_exit_with_a_call_in_flight_is_quiet_and_closes_the_connection(
         assert fake.wait_for_requests(1, path=FIM_PATH)
         server.notify("exit")
         assert server.wait(10) == 1
-    assert fake.wait_for(lambda f: f.open_connections == 0, timeout=10)
+    assert fake.wait_for(lambda f: f.open_connections == 0, timeout=60)
     quiet(tmp_path / "err")
 
 
@@ -115,14 +115,14 @@ def test_editor_gone_mid_call_is_quiet(fake: FakeMistral, tmp_path: Path) -> Non
         ):
             proc.stdin.write(frame(message))
         proc.stdin.flush()
-        assert fake.wait_for_requests(1, timeout=15, path=FIM_PATH)
+        assert fake.wait_for_requests(1, timeout=60, path=FIM_PATH)
         proc.stdout.close()  # nobody reads the answer (the timeout's) or the message
         proc.stdin.close()
         try:
             assert proc.wait(10) == 1
         finally:
             proc.kill()
-    assert fake.wait_for(lambda f: f.open_connections == 0, timeout=10)
+    assert fake.wait_for(lambda f: f.open_connections == 0, timeout=60)
     quiet(tmp_path / "err")
 
 

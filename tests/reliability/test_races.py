@@ -40,7 +40,7 @@ async def test_lines_deleted_during_the_upstream_call_give_an_empty_answer(
     try:
         session.open(URI, THREE_LINES)
         pending = session.inline_request(URI, 2, 4, invoked=True)
-        assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+        assert await asyncio.to_thread(fake.wait_for_requests, 1, 60)
         delete_lines(session, URI, 1, 3)  # the request's line is gone
         result = await asyncio.wait_for(pending, 10)  # was: an IndexError as internal error
         assert list(result.items) == []
@@ -52,13 +52,16 @@ async def test_lines_deleted_during_the_debounce_give_an_empty_completion_list(
     fake: FakeMistral,
 ) -> None:
     fake.fim_responder = lambda body: "42"
-    session = await EditorSession.start("helix", server_environment(fake.base_url))
+    # A debounce far longer than the time between the two messages, so that the deletion
+    # lands inside it even on a machine that stalls the test for a while.
+    options = {"debounceMs": 3000, "adaptiveDebounce": False}
+    session = await EditorSession.start("helix", server_environment(fake.base_url), options)
     try:
         session.open(URI, THREE_LINES)
         session.type_text(URI, 2, 4, "x")  # an edit starts the debounce clock
         completion = asyncio.ensure_future(session.complete(URI, 2, 5))
-        await asyncio.sleep(0.05)  # inside the 150 ms debounce
-        delete_lines(session, URI, 1, 3)
+        await asyncio.sleep(0)  # the request goes out; its answer waits for the debounce
+        delete_lines(session, URI, 1, 3)  # sent right behind the request
         result = await asyncio.wait_for(completion, 10)
         assert list(result.items) == []
         assert fake.fim_requests == []  # the text that is gone was not sent
@@ -118,7 +121,7 @@ def test_a_request_is_answered_for_the_text_it_was_sent_with() -> None:
             time.sleep(0.5)
             process.stdin.write(frame(request) + frame(change))  # one write, one read
             process.stdin.flush()
-            assert fake.wait_for_requests(1, timeout=10, path=FIM_PATH)
+            assert fake.wait_for_requests(1, timeout=60, path=FIM_PATH)
             assert [r.body["prompt"] for r in fake.fim_requests] == [json.loads('"abc = "')]
         finally:
             process.kill()
@@ -137,7 +140,7 @@ async def test_a_cancelled_probe_lets_the_next_request_probe(
     fake.latency = 0.3
     fake.fim_responder = lambda body: "return a * b"
     probe = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
-    assert await asyncio.to_thread(fake.wait_for_requests, 2, 5.0)
+    assert await asyncio.to_thread(fake.wait_for_requests, 2, 60)
     probe.cancel()
     await asyncio.sleep(0.4)
     fake.latency = 0
@@ -155,7 +158,7 @@ async def test_changing_settings_during_a_call_is_not_an_outage(fake: FakeMistra
     document = Document("file:///w/mul.py", "def mul(a, b):\n    \n", language_id="python")
     try:
         running = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
-        assert await asyncio.to_thread(fake.wait_for_requests, 1, 5.0)
+        assert await asyncio.to_thread(fake.wait_for_requests, 1, 60)
         changed = dataclasses.replace(NO_DEBOUNCE, completion_timeout_ms=6000)
         # Closes the client the running call is using.
         engine.upstream.configure(changed, resolve_endpoint(changed, fake_environ(fake)))
