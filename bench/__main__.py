@@ -1,7 +1,9 @@
 """``python -m bench``: run every benchmark of issue 5 and print one table.
 
     python -m bench                 # everything, ~4 minutes
-    python -m bench --only replay   # one section (latency, keystroke, early-stop, process, replay)
+    python -m bench --only replay   # one section (startup, latency, keystroke, early-stop,
+                                    # process, replay, editor)
+    python -m bench --only editor   # typing in real headless Neovim 0.12 (~3 minutes)
     python -m bench --scale 1       # replay the editing session in real time (~27 minutes)
 
 Needs the test dependencies (``pip install -e '.[test]'``) for the fake API.
@@ -20,10 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import early_stop, keystroke, latency, process, replay, session, startup  # noqa: E402
+from bench import (  # noqa: E402
+    early_stop,
+    editor,
+    keystroke,
+    latency,
+    process,
+    replay,
+    session,
+    startup,
+)
 from bench.stats import Row, render  # noqa: E402
 
-SECTIONS = ("startup", "latency", "keystroke", "early-stop", "process", "replay")
+SECTIONS = ("startup", "latency", "keystroke", "early-stop", "process", "replay", "editor")
 
 
 def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> list[Row]:
@@ -100,6 +111,8 @@ async def main_async(args) -> list[Row]:
         rows += await early_stop.run()
     if "process" in chosen:
         rows += await process.run(completions=args.completions)
+    if "editor" in chosen:
+        rows += await editor.run(args.api_ms / 1000)
     if "replay" in chosen:
         trace = session.generate(args.seed)
         outcomes = await replay.run_all(
@@ -118,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.35, help="fake API latency, s")
     parser.add_argument("--token-delay", type=float, default=0.012, help="fake API s/token")
     parser.add_argument("--seed", type=int, default=5, help="seed of the editing session")
+    parser.add_argument(
+        "--api-ms", type=float, default=200, help="fake API time in the Neovim session, ms"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = asyncio.run(main_async(args))
