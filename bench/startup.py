@@ -28,7 +28,7 @@ LINE = 2
 
 async def _start(fake: FakeMistral) -> tuple[LspProcess, float]:
     server = await LspProcess.spawn(server_environment(fake.base_url))
-    await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0})
+    await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0, "alternatives": 1})
     return server, time.perf_counter() - server.started
 
 
