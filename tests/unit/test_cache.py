@@ -85,3 +85,44 @@ def test_typed_ahead_matches_the_slow_definition_on_repetitive_text() -> None:
             anchor,
             completion,
         )
+
+
+def test_keys_are_160_bit_digests() -> None:
+    key = cache_key(request(), "single-line", 16)
+    assert len(key) == 40 and int(key, 16) >= 0
+
+
+def test_a_cache_of_one_entry_or_a_short_life_still_caches() -> None:
+    now = [0.0]
+    tiny = CompletionCache(maxsize=1, ttl=0.5, clock=lambda: now[0])
+    tiny.put("a", "1")
+    assert tiny.get("a") == "1" and len(tiny) == 1
+    for disabled in (CompletionCache(maxsize=1, ttl=0), CompletionCache(maxsize=0, ttl=1)):
+        disabled.put("a", "1")
+        assert disabled.get("a") is None and len(disabled) == 0
+
+
+def test_typed_ahead_remembers_eight_completions_per_document() -> None:
+    memory = TypedAhead()
+    for n in range(9):
+        memory.remember("doc", f"v{n} = ", "\n", f"value{n}")
+    assert memory.rest("doc", "v0 = v", "\n") is None  # the ninth pushed the first out
+    assert memory.rest("doc", "v1 = v", "\n") == "alue1"
+
+
+def test_only_the_last_400_characters_before_the_completion_must_still_match() -> None:
+    memory = TypedAhead()
+    prompt = "#" * 1000 + "\nx = comp"
+    memory.remember("doc", prompt, "\n", "ute()")
+    edited_far_above = "!" + prompt[:-401] + "?" + prompt[-400:]
+    assert memory.rest("doc", edited_far_above[1:] + "u", "\n") == "te()"
+    edited_inside = prompt[:-400] + "?" + prompt[-399:]
+    assert memory.rest("doc", edited_inside + "u", "\n") is None
+
+
+def test_an_empty_completion_is_not_remembered() -> None:
+    memory = TypedAhead()
+    memory.remember("doc", "x = ", "\n", "")
+    memory.remember("doc", "x = ", "\n", "1 + 2")
+    memory.forget("doc")
+    assert memory.rest("doc", "x = 1", "\n") is None
