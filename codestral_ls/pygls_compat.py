@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -27,8 +28,21 @@ log = logging.getLogger(__name__)
 _ANSWERED = object()
 
 
+#: JSON-RPC and LSP error codes pygls does not send where the specification says to.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+SERVER_NOT_INITIALIZED = -32002
+#: A request's id in a body that is not JSON (the id of a request pygls cannot read).
+_ID = re.compile(r""""id"\s*:\s*(-?\d{1,18}|"[^"\\]{0,200}")""")
+
+
 class PatchedProtocol(LanguageServerProtocol):
-    """pygls's protocol with two of its behaviours fixed; both override private methods."""
+    """pygls's protocol with its behaviours fixed where they leave a client waiting: requests
+    with unreadable parameters, before ``initialize`` and after ``shutdown`` get their error
+    answer; the futures of handled notifications are forgotten."""
+
+    #: Whether ``initialize`` came (through pygls or :func:`run_initialize`).
+    initialize_received = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Read a message; a request whose params are invalid gets an error answer.
@@ -58,8 +72,37 @@ class PatchedProtocol(LanguageServerProtocol):
             return _ANSWERED
 
     def handle_message(self, message: Any) -> None:
-        if message is not _ANSWERED:
-            super().handle_message(message)
+        """pygls's, except that a request is answered with an error where pygls answered
+        it anyway (before ``initialize``: -32002) or never (after ``shutdown``: pygls drops
+        it and the client waits forever; InvalidRequest, as LSP says)."""
+        if message is _ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        msg_id = getattr(message, "id", None)
+        if method == types.INITIALIZE:
+            self.initialize_received = True
+        elif isinstance(method, str) and msg_id is not None:
+            if self._shutdown and method != types.EXIT:
+                self.answer_error(msg_id, INVALID_REQUEST, "the server is shutting down")
+                return
+            if not self.initialize_received:
+                self.answer_error(msg_id, SERVER_NOT_INITIALIZED, "initialize comes first")
+                return
+        super().handle_message(message)
+
+    def answer_error(self, msg_id: Any, code: int, message: str) -> None:
+        """Answer request ``msg_id`` with an error."""
+        self._send_response(msg_id, error=types.ResponseError(code=code, message=message))
+
+    def answer_parse_error(self, body: str) -> bool:
+        """Answer -32700 to the request whose body is not JSON, if an id can be read from it
+        (searched in its first 64 KB); whether it was answered."""
+        match = _ID.search(body, 0, 65536)
+        if match is None or '"method"' not in body[:65536]:
+            return False  # no id, or a response: nobody waits for an answer
+        msg_id = json.loads(match[1])
+        self.answer_error(msg_id, PARSE_ERROR, "the message is not valid JSON")
+        return True
 
     def _execute_handler(self, msg_id: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
         """Run a handler as pygls does, then forget its future once it is done.
@@ -100,6 +143,8 @@ def run_initialize(
 ) -> None:
     """Run pygls's ``initialize`` (and so our feature's) as if the message had come in,
     handing its result future to ``on_result`` instead of sending the answer."""
+    if isinstance(protocol, PatchedProtocol):
+        protocol.initialize_received = True
     handler = protocol._get_handler(types.INITIALIZE)
     protocol._execute_handler(msg_id, handler, on_result, args=(params,))
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import importlib
+import json
 import logging
 import os
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -164,8 +165,12 @@ class CodestralServer(LanguageServer):
         return self.upstream.endpoint
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Unreadable input is the client's bug: log it, don't pop a message up per frame."""
+        """Unreadable input is the client's bug: log it, don't pop a message up per frame.
+        A request that is not JSON but shows its id gets -32700, so its client stops waiting.
+        """
         log.warning("protocol error (%s): %s", getattr(source, "__name__", source), error)
+        if isinstance(error, json.JSONDecodeError) and isinstance(self.protocol, PatchedProtocol):
+            self.protocol.answer_parse_error(error.doc)
 
     async def leave(self, code: int) -> None:
         """End the process (the editor is gone): close HTTP connections, then exit."""

@@ -27,8 +27,26 @@ from codestral_ls import pygls_compat
 log = logging.getLogger(__name__)
 
 _HEADER = re.compile(rb"Content-Length: *\d+\r?\n\Z", re.IGNORECASE)
-#: Longest line the pipe reader accepts; only broken framing makes lines this long.
-_LINE_LIMIT = 256 * 1024 * 1024
+#: Largest message read: a 50 MB file in a didOpen, with room for its JSON escapes. A
+#: larger Content-Length (2 GB: the server would buffer everything after it and never
+#: answer again) is skipped, and reading resumes at the next header.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+#: Longest line accepted; only broken framing makes lines this long.
+_LINE_LIMIT = MAX_FRAME_BYTES
+#: What a skipped message reads as: not JSON, so pygls reports it and reads on.
+_SKIPPED = b" "
+
+
+def frame_too_large(size: int) -> bool:
+    """Whether a message of ``size`` bytes is skipped (see :data:`MAX_FRAME_BYTES`)."""
+    if size <= MAX_FRAME_BYTES:
+        return False
+    log.warning(
+        "skipped a message of %d bytes (over the %d MB cap); reading on from the next header",
+        size,
+        MAX_FRAME_BYTES // 2**20,
+    )
+    return True
 
 
 def resync_header(line: bytes) -> bytes:
@@ -64,9 +82,11 @@ class GuardedStdin:
             if not newline:
                 line += self._inner.readline()
             return resync_header(line + newline)
-        return resync_header(self._checked(self._inner.readline()))
+        return resync_header(self._checked(self._inner.readline(_LINE_LIMIT)))
 
     def read(self, size: int = -1) -> bytes:
+        if frame_too_large(size):
+            return _SKIPPED
         if self._unread:
             if size < 0:
                 data, self._unread = self._unread + self._inner.read(), b""
@@ -129,6 +149,8 @@ class PipeReader:
         return resync_header(line)
 
     async def readexactly(self, size: int) -> bytes:
+        if frame_too_large(size):
+            return _SKIPPED
         try:
             return await self._stream.readexactly(size)
         except asyncio.IncompleteReadError as error:  # the editor closed stdin mid-message

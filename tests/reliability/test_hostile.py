@@ -254,3 +254,39 @@ def test_a_burst_of_requests_waiting_for_connections_is_no_outage(
     assert server.process.messages() == []
     assert len(fake.fim_requests) < 200  # some could not get a connection in time
     server.assert_healthy()
+
+
+# -- framing and protocol ------------------------------------------------------------------
+
+
+def test_a_2_gb_content_length_is_skipped_and_the_next_message_answered(server: Server) -> None:
+    """The server used to buffer everything sent after such a header and never answer again."""
+    junk = b'{"jsonrpc": "2.0", "method": "x", "params": "' + b"y" * MB + b'"}'
+    server.process.send_bytes(b"Content-Length: 2147483648\r\n\r\n" + junk)
+    server.assert_healthy()
+
+
+def test_a_request_that_is_not_json_gets_a_parse_error_with_its_id(server: Server) -> None:
+    body = b'{"jsonrpc": "2.0", "id": 77, "method": "codestral/stats", "params": {'
+    server.process.send_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert server.process.answer(77)["error"]["code"] == -32700
+    server.assert_healthy()
+
+
+def test_requests_before_initialize_and_after_shutdown_get_their_errors() -> None:
+    """-32002 before ``initialize`` (they were answered as if initialized); InvalidRequest
+    after ``shutdown`` (they were dropped: the client waited forever)."""
+    process = LspProcess(environment(None))
+    try:
+        early = process.request("codestral/stats", {})
+        assert early["error"]["code"] == -32002, early
+        process.initialize()
+        assert "result" in process.request("codestral/stats", {})
+        assert "result" in process.request("shutdown")
+        late = process.request("codestral/stats", {})
+        assert late["error"]["code"] == -32600, late
+        process.notify("exit")
+        assert process.wait() == 0
+    finally:
+        if process.proc.poll() is None:
+            process.proc.kill()

@@ -103,6 +103,7 @@ def test_features_are_registered_by_method_name() -> None:
 
 async def test_shutdown_is_recorded_on_the_protocol() -> None:
     server, output = server_with_output()
+    server.protocol.initialize_received = True  # a request before it gets -32002
     assert pygls_compat.shutdown_requested(server.protocol) is False
     deliver(server, {"jsonrpc": "2.0", "id": 1, "method": types.SHUTDOWN})
     await settled()
@@ -178,3 +179,17 @@ async def test_a_threaded_reader_feeds_the_loop_until_the_server_stops() -> None
     server._stop_event.set()
     stopping.set()
     await asyncio.wait_for(loop, 5)
+
+
+async def test_requests_are_refused_before_initialize_and_after_shutdown() -> None:
+    """pygls answers a request before ``initialize`` as any other, and drops every request
+    after ``shutdown``; ``PatchedProtocol.handle_message`` answers -32002 and -32600."""
+    server, output = server_with_output()
+    deliver(server, {"jsonrpc": "2.0", "id": 1, "method": "codestral/stats"})
+    server.protocol.initialize_received = True
+    deliver(server, {"jsonrpc": "2.0", "id": 2, "method": types.SHUTDOWN})
+    await settled()
+    deliver(server, {"jsonrpc": "2.0", "id": 3, "method": "codestral/stats"})
+    await settled()
+    errors = {m.get("id"): m.get("error", {}).get("code") for m in output.sent}
+    assert errors == {1: -32002, 2: None, 3: -32600}
