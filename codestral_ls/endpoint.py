@@ -164,7 +164,7 @@ def key_advice(endpoint: Endpoint) -> tuple[str, str]:
     host = endpoint.host
     if endpoint.withheld:
         short = (
-            f"Key withheld from {host}: list it in CODESTRAL_ALLOWED_HOSTS or set selfHostedApiKey"
+            f"Codestral key withheld from {host}: set CODESTRAL_ALLOWED_HOSTS or selfHostedApiKey"
         )
         detail = (
             f"{host} asked for a key (401/403) and {endpoint.withheld} was not sent to it: a "
@@ -175,14 +175,14 @@ def key_advice(endpoint: Endpoint) -> tuple[str, str]:
         )
         return short, detail
     if endpoint.api_key is None:
-        short = f"{host} needs an API key: set selfHostedApiKey or {SELF_HOSTED_ENV}"
+        short = f"Codestral at {host} needs an API key: set selfHostedApiKey or {SELF_HOSTED_ENV}"
         detail = (
             f"{host} answered 401/403 and no key is configured for it: set the selfHostedApiKey "
             f"setting or {SELF_HOSTED_ENV} in the editor's environment."
         )
         return short, detail
     source = endpoint.key_source
-    short = f"{host} rejected the key from {source}"
+    short = f"Codestral at {host} rejected the key from {source}"
     if host in PLATFORM_HOSTS:
         hint = "api.mistral.ai takes La Plateforme keys (MISTRAL_API_KEY), not Codestral keys."
     elif host == CODESTRAL_HOST:

@@ -245,7 +245,9 @@ class CompletionEngine:
         except Superseded:
             self.stats.superseded += 1
             return None
-        except ApiError:
+        except ApiError as error:
+            if invoked and error.kind is ErrorKind.RATE_LIMITED:
+                self.health.tell(error, self.endpoint)  # asked for, so worth an answer
             return None
         except Exception:
             # A bug of ours must cost one completion, not an error in the editor's face on

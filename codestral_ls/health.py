@@ -124,8 +124,17 @@ class UpstreamHealth:
                 pause *= 0.5 + 0.5 * self._jitter()  # spread the retries of many clients
             self._paused_until = max(self._paused_until, self._clock() + pause)
         self._probe_until = 0.0
+        if error.kind is ErrorKind.RATE_LIMITED:
+            # Often a limit shared by a whole team (a gateway's): a pop-up on every
+            # developer's screen helps nobody. The pause shows in the status; an explicit
+            # request that meets it is told (:meth:`tell`).
+            return
         if error.kind in _TRANSIENT and self._failures < 2:
             return  # one blip is not worth a pop-up (the log has it); a second one is
+        self.tell(error, endpoint)
+
+    def tell(self, error: ApiError, endpoint: Endpoint) -> None:
+        """Tell the user about ``error`` unless this kind of trouble was told already."""
         group = remedy_group(error.kind)
         if group not in self._told:
             self._told.add(group)

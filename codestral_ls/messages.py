@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from codestral_ls.endpoint import Endpoint, key_advice
+from codestral_ls.endpoint import MISTRAL_HOSTS, Endpoint, key_advice
 from codestral_ls.errors import ApiError, ErrorKind
 
 #: Longest summary popped up (Neovim's own "LSP[codestral] " prefix comes on top of it).
@@ -101,13 +101,18 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
     elif kind is ErrorKind.RATE_LIMITED:
         what = f"Codestral is rate-limiting requests{status}"
         todo = "; completions pause and resume by themselves."
-        detail = f"{reason}. If it keeps happening, check your plan's limits on console.mistral.ai."
+        if endpoint.host in MISTRAL_HOSTS:
+            detail = (
+                f"{reason}. If it keeps happening, check your plan's limits on console.mistral.ai."
+            )
+        else:  # a gateway's limit, usually shared by a whole team
+            detail = f"{reason}. The limit is {endpoint.host}'s, shared by everyone who uses it."
     elif kind is ErrorKind.SERVER:
         what = f"The Codestral API is failing{status}"
         todo = "; completions resume when it recovers."
         detail = f"{reason}. Nothing to do on your side."
     elif kind is ErrorKind.NOT_FOUND and error.missing_route:
-        what = f"No {error.missing_route} route at {endpoint.host} (chat works)"
+        what = f"Codestral: no {error.missing_route} route at {endpoint.host} (chat works)"
         todo = ": see the log."
         detail = reason
     elif kind is ErrorKind.NOT_FOUND and error.status and 300 <= error.status < 400:

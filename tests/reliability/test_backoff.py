@@ -53,6 +53,13 @@ def test_retry_after_is_honoured_exactly() -> None:
     assert all(abs((b - a) - 10.0) < 0.1 for a, b in itertools.pairwise(calls))
 
 
+def test_a_rate_limit_pauses_completions_without_a_pop_up() -> None:
+    """A gateway's limit is shared by a team: a minute of 429s must not put a pop-up on
+    every developer's screen (the pause shows in the status; an explicit request is told)."""
+    calls, told = outage(ApiError(ErrorKind.RATE_LIMITED, "HTTP 429", retry_after=10.0))
+    assert len(calls) == 6 and told == []
+
+
 def test_network_and_timeout_faults_are_one_outage_for_the_user() -> None:
     told: list[str] = []
     health = UpstreamHealth(told.append, clock=Clock())

@@ -149,6 +149,8 @@ def test_scripted_fault(fake: FakeMistral, fault: Fault) -> None:
     assert fault.behaviour is not None
     with running_server(fake.base_url) as server:
         fake.script(fault.behaviour, fault.behaviour)
+        if fault.name == "404":  # the server asks chat once: a missing FIM route, or no API?
+            fake.script(fault.behaviour)
         assert_fails_quietly(server, times=2)
         assert_told_once(server)
         assert fake.script_left == 0
