@@ -175,14 +175,14 @@ def key_advice(endpoint: Endpoint) -> tuple[str, str]:
         )
         return short, detail
     if endpoint.api_key is None:
-        short = f"Codestral at {host} needs an API key: set selfHostedApiKey or {SELF_HOSTED_ENV}"
+        short = f"Codestral: {host} needs an API key: set selfHostedApiKey or {SELF_HOSTED_ENV}"
         detail = (
             f"{host} answered 401/403 and no key is configured for it: set the selfHostedApiKey "
             f"setting or {SELF_HOSTED_ENV} in the editor's environment."
         )
         return short, detail
     source = endpoint.key_source
-    short = f"Codestral at {host} rejected the key from {source}"
+    short = f"Codestral: {host} rejected the key from {source}"
     if host in PLATFORM_HOSTS:
         hint = "api.mistral.ai takes La Plateforme keys (MISTRAL_API_KEY), not Codestral keys."
     elif host == CODESTRAL_HOST:

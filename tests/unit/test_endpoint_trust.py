@@ -88,5 +88,5 @@ def test_no_key_at_all_and_a_refused_key_are_told_apart() -> None:
     short, _ = key_advice(resolve({}, apiBase=LANGDOCK))
     assert "needs an API key" in short and "reject" not in short
     short, detail = key_advice(resolve({"CODESTRAL_API_KEY": "c"}))
-    assert short == "Codestral at codestral.mistral.ai rejected the key from CODESTRAL_API_KEY"
+    assert short == "Codestral: codestral.mistral.ai rejected the key from CODESTRAL_API_KEY"
     assert "Codestral keys" in detail
