@@ -38,9 +38,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Module (path under codestral_ls/, without .py) -> its fast tests.
 TARGETS: dict[str, tuple[str, ...]] = {
     "prompt": ("tests/unit/test_prompt_and_postprocess.py", "tests/unit/test_indentation.py"),
-    "postprocess": ("tests/unit/test_prompt_and_postprocess.py", "tests/unit/test_indentation.py"),
+    "postprocess": (
+        "tests/unit/test_prompt_and_postprocess.py",
+        "tests/unit/test_postprocess_rules.py",
+        "tests/unit/test_indentation.py",
+    ),
     "cache": ("tests/unit/test_cache.py",),
-    "scheduling": ("tests/unit/test_scheduling.py", "tests/unit/test_running_calls.py"),
+    "scheduling": (
+        "tests/unit/test_scheduling.py",
+        "tests/unit/test_scheduling_rules.py",
+        "tests/unit/test_running_calls.py",
+    ),
     "documents": ("tests/unit/test_documents.py", "tests/unit/test_indentation.py"),
     "privacy": ("tests/unit/test_privacy_rules.py",),
     "items": ("tests/unit/test_items.py",),
@@ -58,6 +66,14 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("cache", 48, "Gt -> GtE"): "ttl >= 0: a cache whose entries expire as they are stored",
     ("cache", 64, "True -> False"): "frozen: _Shown is compared (==), never hashed or changed",
     ("cache", 110, "Add -> Sub"): "a lower search start only tries candidates the check rejects",
+    ("postprocess", 24, "True -> False"): "frozen: a Truncation is never changed or hashed",
+    ("postprocess", 59, "GtE -> Gt"): "the line end found is after the first visible character",
+    ("postprocess", 59, "0 -> 1"): "the same: a line end found there is at index 1 or more",
+    ("postprocess", 64, "1 -> 2"): "-2 for 'no line end' is as negative as -1 to every caller",
+    ("postprocess", 72, "0 -> 1"): "blank lines before any content never end the answer",
+    ("postprocess", 143, "0 -> 1"): "the same offset on every imbalance compared",
+    ("scheduling", 53, "40 -> 41"): "one more sample of 40 cannot move their 85th percentile",
+    ("scheduling", 274, "True -> False"): "frozen: a RunningCall is never changed or hashed",
 }
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
