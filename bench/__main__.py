@@ -4,6 +4,7 @@
     python -m bench --only replay   # one section (startup, latency, keystroke, early-stop,
                                     # process, replay, editor)
     python -m bench --only editor   # typing in real headless Neovim 0.12 (~3 minutes)
+    python -m bench --only longlines --only memory   # 1 MB / 10 MB lines; 500 x 200 KB files
     python -m bench --scale 1       # replay the editing session in real time (~27 minutes)
 
 Needs the test dependencies (``pip install -e '.[test]'``) for the fake API.
@@ -27,6 +28,7 @@ from bench import (  # noqa: E402
     editor,
     keystroke,
     latency,
+    longlines,
     process,
     replay,
     session,
@@ -34,7 +36,17 @@ from bench import (  # noqa: E402
 )
 from bench.stats import Row, render  # noqa: E402
 
-SECTIONS = ("startup", "latency", "keystroke", "early-stop", "process", "replay", "editor")
+SECTIONS = (
+    "startup",
+    "latency",
+    "keystroke",
+    "early-stop",
+    "process",
+    "replay",
+    "editor",
+    "longlines",
+    "memory",
+)
 
 
 def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> list[Row]:
@@ -113,6 +125,10 @@ async def main_async(args) -> list[Row]:
         rows += await process.run(completions=args.completions)
     if "editor" in chosen:
         rows += await editor.run(args.api_ms / 1000)
+    if "longlines" in chosen:
+        rows += await longlines.run_lines()
+    if "memory" in chosen:
+        rows += await longlines.run_memory()
     if "replay" in chosen:
         trace = session.generate(args.seed)
         outcomes = await replay.run_all(

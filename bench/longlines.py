@@ -172,7 +172,3 @@ async def run_memory(files: int = FILES, chars: int = FILE_CHARS) -> list[Row]:
             kept <= 0.25,
         ),
     ]
-
-
-async def run(samples: int = 60) -> list[Row]:
-    return await run_lines(samples) + await run_memory()
