@@ -153,7 +153,13 @@ async def _drive(
     scale: float,
     encoding: PositionEncoding,
     outcome: Outcome,
+    *,
+    edit_times: list[float] | None = None,
+    served: set[int] | None = None,
 ) -> None:
+    """Type ``trace`` into the server as ``editor`` does; ``edit_times`` gets the loop time of
+    each edit and ``served`` the number of each edit answered with text before the next one
+    (for bench.shared_limit, which needs them per edit)."""
     loop = asyncio.get_running_loop()
     buffer = EditorBuffer(encoding)
     server.did_open(URI, "")
@@ -168,6 +174,8 @@ async def _drive(
             return
         if at_edit == edits and inline_text(future.result()):
             outcome.shown_in_time += 1
+            if served is not None:
+                served.add(at_edit)
 
     def ask() -> None:
         nonlocal pending
@@ -189,6 +197,8 @@ async def _drive(
         version += 1
         server.did_change(URI, version, start, end, text)
         edits += 1
+        if edit_times is not None:
+            edit_times.append(loop.time())
         if pending is not None and not pending[1].done():
             server.cancel(pending[0])
         pending = None
