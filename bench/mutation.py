@@ -72,6 +72,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("postprocess", 64, "1 -> 2"): "-2 for 'no line end' is as negative as -1 to every caller",
     ("postprocess", 72, "0 -> 1"): "blank lines before any content never end the answer",
     ("postprocess", 143, "0 -> 1"): "the same offset on every imbalance compared",
+    ("indentation", 44, "Gt -> GtE"): "an increase of 0 is outside the 2..8 steps counted",
+    ("indentation", 45, "1 -> 2"): "every count doubled: the most common step stays the same",
     ("scheduling", 53, "40 -> 41"): "one more sample of 40 cannot move their 85th percentile",
     ("scheduling", 274, "True -> False"): "frozen: a RunningCall is never changed or hashed",
 }

@@ -55,3 +55,41 @@ def test_one_extension_table_for_the_terminal_and_code_actions() -> None:
     assert comment_style("", "file:///w/init.el").line == ";;"
     assert comment_style("", "file:///w/run.sh").line == "#"
     assert language_of("python", "file:///w/run.sh") == "python"  # the editor's id wins
+
+
+def test_the_step_is_the_most_common_increase_from_the_first_line_on() -> None:
+    from codestral_ls.indentation import indent_unit
+
+    assert indent_unit(["    a", "b", "    c"]) == "    "  # the first line counts from column 0
+    assert indent_unit(["a", "  b", "c", "    d", "e", "    f"]) == "    "  # 4 twice, 2 once
+    assert indent_unit(["a", "  b", "    c"]) == "  "
+    assert indent_unit(["a", " * b", "c"]) is None  # one space is no step
+
+
+def test_spaces_stay_spaces_whatever_their_count() -> None:
+    from codestral_ls.indentation import reindent
+
+    assert reindent("a:\n  b", "", "    ") == "a:\n  b"  # the model mirrors the code shown
+    assert reindent("a:\n  b", "", "\t") == "a:\n\tb"
+    assert reindent("a:\n\tb", "", "\t") == "a:\n\tb"
+
+
+def test_a_first_line_is_repaired_only_when_the_rest_sits_deeper() -> None:
+    from codestral_ls.indentation import reindent
+
+    flat = ["    x = 1", "    y = 2"]
+    assert reindent("x = 1\n    y = 2", "    ", original=flat) == "    x = 1\n        y = 2"
+    block = ["    if x:", "        y = 2"]
+    assert reindent("if x:\n        y = 2", "    ", original=block) == "    if x:\n        y = 2"
+
+
+def test_trimming_nothing_gives_nothing() -> None:
+    assert trim_blank_edges([]) == []
+
+
+def test_steps_count_from_the_line_before_between_2_and_8() -> None:
+    from codestral_ls.indentation import indent_unit
+
+    assert indent_unit(["a", "    b", "      c", "        d"]) == "  "  # +4 once, +2 twice
+    assert indent_unit(["a", "        b"]) == " " * 8
+    assert indent_unit(["a", " " * 9 + "b"]) is None

@@ -94,3 +94,58 @@ async def test_the_join_anchor_is_the_last_400_characters_and_200_may_be_typed()
     assert calls.join(URI, prompt + "x" * 201, "\n") is None
     fetch.answer.set_result("1")
     await task
+
+
+def rhythm_after(gaps: list[float], maximum: float = 1.0) -> KeystrokeRhythm:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.15, minimum=0.0, maximum=maximum, clock=clock)
+    rhythm.note_edit("doc")
+    for gap in gaps:
+        clock.now += gap
+        rhythm.note_edit("doc")
+    return rhythm
+
+
+def test_the_delay_is_the_85th_percentile_gap_and_a_bit() -> None:
+    assert rhythm_after([0.1] * 4 + [0.3]).delay() == pytest.approx(0.42)  # 5 gaps: the top
+    assert rhythm_after([0.1] * 18 + [0.3] * 2).delay() == pytest.approx(0.14)
+    assert rhythm_after([0.1] * 17 + [0.3] * 3).delay() == pytest.approx(0.42)
+
+
+def test_simultaneous_edits_and_pauses_are_not_gaps() -> None:
+    assert rhythm_after([0.0] * 6).delay() == 0.15  # same instant: no gap, still the base
+    assert rhythm_after([1.0] * 6, maximum=0.4).delay() == 0.15  # exactly a pause (2.5 x 0.4)
+
+
+async def test_a_document_quiet_for_exactly_the_delay_is_quiet() -> None:
+    clock = Clock()
+    rhythm = KeystrokeRhythm(base=0.5, minimum=0, maximum=1, adaptive=False, clock=clock)
+    latest = LatestRequest(rhythm)
+    rhythm.note_edit("doc")
+    clock.now += 0.5
+    await asyncio.wait_for(latest.wait_until_quiet(latest.begin("doc")), 5)
+
+
+async def test_edits_without_a_running_call_or_typed_ahead_of_it() -> None:
+    calls = RunningCalls()
+    calls.edited(URI)  # no call for the document: just counted
+    assert calls.edits(URI) == 1
+    fetch = Fetch()
+    document = Document(URI, "y = \n")
+    task = started_call(calls, document, Cursor(0, 4), fetch)
+    await asyncio.sleep(0)
+    document.apply_edit((0, 4), (0, 4), "1")
+    calls.edited(URI)  # typed ahead of the call: it goes on
+    await settled()
+    assert not fetch.cancelled
+    fetch.answer.set_result("1")
+    await task
+
+
+async def test_a_short_anchor_must_be_the_whole_text_before_the_cursor() -> None:
+    calls, fetch = RunningCalls(), Fetch()
+    task = started_call(calls, Document(URI, "y = \n"), Cursor(0, 4), fetch)
+    await asyncio.sleep(0)
+    assert calls.join(URI, "#y = ", "\n") is None  # one character more in front: another text
+    fetch.answer.set_result("1")
+    await task
