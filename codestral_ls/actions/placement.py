@@ -100,10 +100,11 @@ def test_file_change(tests: TestsFile, source: Document, code: str) -> FileChang
     document = Document(tests.uri, tests.on_disk or "", encoding=source.encoding)
     newline = (document if tests.on_disk else source).newline()
     block = reindent(code, "", unit).replace("\n", newline)
-    if tests.on_disk is not None:
+    if tests.on_disk:  # a file with text in it: below that text
         return FileChange(document, [append_at_end(document, block, gap=2)])
-    start = document.cursor(0, 0)
-    return FileChange(document, [Replacement(start, start, block + newline)], create=True)
+    # A new or empty file: the tests are all of it, in the source's line ends.
+    whole = Replacement(document.cursor(0, 0), document.line_end(0), block + newline)
+    return FileChange(document, [whole], create=tests.on_disk is None)
 
 
 def _target_lines(document: Document, target: Target) -> list[str]:
