@@ -61,6 +61,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: Mutants no test can kill, each with why: (module, line, mutation) -> reason.
 EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("actions/answers", 38, "0 -> 1"): "fence[0] and fence[1] are the same character",
+    ("actions/placement", 35, "True -> False"): "frozen: a Landing is never changed or hashed",
+    ("actions/placement", 50, "True -> False"): "frozen: a TestsFile is never changed or hashed",
+    ("actions/placement", 132, "Lt -> LtE"): "find_target starts a target below its instruction",
     ("cache", 32, "False -> True"): "the key digests the body; 'stream' is in it either way",
     ("cache", 35, "True -> False"): "sort_keys: FimRequest.body builds its fields in one order",
     ("cache", 35, "False -> True"): "ensure_ascii: another encoding of the same fields, as unique",

@@ -153,3 +153,52 @@ def test_test_files_by_convention() -> None:
     assert uri("file:///w/calc.ts", "typescript") == "file:///w/calc.test.ts"
     assert uri("file:///w/calc.go", "go") == "file:///w/calc_test.go"
     assert uri("untitled:Untitled-1", "python") is None
+
+
+def test_a_one_line_target_in_a_tab_file_gets_the_file_s_tabs() -> None:
+    doc = document("def f(a, b):\n\tif a:\n\t\treturn b\n\treturn a + b\n")
+    target = find_target(doc, Cursor(3, 0), Cursor(3, len("\treturn a + b")))
+    assert target is not None and target.whole_lines
+    [replacement] = placement.replace_target(doc, target, "if a:\n    return b")
+    assert replacement.text == "\tif a:\n\t\treturn b"
+
+
+def test_tests_below_leave_one_gap_before_what_follows() -> None:
+    code = "def test_add(): ..."
+    followed = document(SOURCE + "x = 1\n")
+    target = find_target(followed, Cursor(0, 0), Cursor(0, 0))
+    [replacement] = placement.tests_below(followed, target, code, "python")
+    assert replacement.text == "\n\n\ndef test_add(): ...\n\n"
+    spaced = document(SOURCE + "\nx = 1\n")
+    target = find_target(spaced, Cursor(0, 0), Cursor(0, 0))
+    [replacement] = placement.tests_below(spaced, target, code, "python")
+    assert replacement.text == "\n\n\ndef test_add(): ..."  # a blank line is there already
+
+
+def test_appending_leaves_one_blank_line_by_default() -> None:
+    [end] = [placement.append_at_end(document("x = 1\n"), "y = 2")]
+    assert end.text == "\ny = 2\n"
+
+
+def test_appending_counts_the_blank_lines_already_at_the_end() -> None:
+    assert placement.append_at_end(document("x = 1\n\n"), "y", gap=2).text == "\ny\n"
+    assert placement.append_at_end(document("x = 1\n\n\n"), "y", gap=2).text == "y\n"
+    assert placement.append_at_end(document("x = 1"), "y", gap=2).text == "\n\n\ny\n"
+
+
+def test_appending_to_a_blank_file_replaces_its_blank_lines() -> None:
+    blank = document("\n\n")
+    replacement = placement.append_at_end(blank, "y")
+    assert (replacement.start, replacement.end, replacement.text) == (
+        Cursor(0, 0),
+        Cursor(2, 0),
+        "y\n",
+    )
+
+
+def test_replacing_a_block_repairs_a_first_line_that_lost_its_indentation() -> None:
+    doc = document("class A:\n    def f(self):\n        return 1\n")
+    target = find_target(doc, Cursor(1, 0), Cursor(2, len("        return 1")))
+    assert target is not None and (target.start.line, target.end.line) == (1, 2)
+    [replacement] = placement.replace_target(doc, target, "def f(self):\n        return 2")
+    assert replacement.text == "    def f(self):\n        return 2"
