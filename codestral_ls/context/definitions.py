@@ -21,57 +21,58 @@ OUTLINE_LINES = 24
 #: Most characters of one definition's snippet.
 MAX_SNIPPET_CHARS = 1200
 
+_M = re.MULTILINE
 _PYTHON = (
-    re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)"),
-    re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)"),
-    re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)"),  # a module-level name
+    re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", _M),
+    re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", _M),
+    re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)", _M),  # a module-level name
 )
 _JAVASCRIPT = (
     re.compile(
         r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]*"
-        r"([A-Za-z_$][\w$]*)"
+        r"([A-Za-z_$][\w$]*)",
+        _M,
     ),
     re.compile(
         r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:abstract[ \t]+)?class[ \t]+"
-        r"([A-Za-z_$][\w$]*)"
+        r"([A-Za-z_$][\w$]*)",
+        _M,
     ),
     re.compile(
-        r"^[ \t]*(?:export[ \t]+)?(?:declare[ \t]+)?(?:interface|type|enum)[ \t]+([A-Za-z_$][\w$]*)"
+        r"^[ \t]*(?:export[ \t]+)?(?:declare[ \t]+)?(?:interface|type|enum)[ \t]+"
+        r"([A-Za-z_$][\w$]*)",
+        _M,
     ),
-    re.compile(r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)[ \t]*[:=]"),
+    re.compile(r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)[ \t]*[:=]", _M),
     re.compile(
         r"^[ \t]+(?:(?:public|private|protected|static|async|readonly|override|get|set)[ \t]+)*"
         r"(?!(?:if|for|while|switch|catch|return|function|constructor)\b)"
-        r"([A-Za-z_$][\w$]*)[ \t]*(?:<[^>]*>)?\([^)]*\)?[^;]*\{?[ \t]*$"
+        r"([A-Za-z_$][\w$]*)[ \t]*(?:<[^>\n]*>)?\([^)\n]*\)?[^;\n]*\{?[ \t]*$",
+        _M,
     ),
 )
 _GO = (
-    re.compile(r"^func[ \t]+(?:\([^)]*\)[ \t]*)?([A-Za-z_]\w*)"),
-    re.compile(r"^type[ \t]+([A-Za-z_]\w*)"),
-    re.compile(r"^(?:var|const)[ \t]+([A-Za-z_]\w*)"),
+    re.compile(r"^func[ \t]+(?:\([^)\n]*\)[ \t]*)?([A-Za-z_]\w*)", _M),
+    re.compile(r"^type[ \t]+([A-Za-z_]\w*)", _M),
+    re.compile(r"^(?:var|const)[ \t]+([A-Za-z_]\w*)", _M),
 )
 _OTHER = (
     re.compile(
-        r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+"
-        r"([A-Za-z_]\w*)"
+        r"^[ \t]*(?:pub(?:\([^)\n]*\))?[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+"
+        r"([A-Za-z_]\w*)",
+        _M,
     ),
     re.compile(
-        r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:struct|enum|trait|union)[ \t]+([A-Za-z_]\w*)"
+        r"^[ \t]*(?:pub(?:\([^)\n]*\))?[ \t]+)?(?:struct|enum|trait|union)[ \t]+([A-Za-z_]\w*)",
+        _M,
     ),
     re.compile(
         r"^[ \t]*(?:(?:public|private|protected|static|final|abstract|sealed|data|open|internal)"
-        r"[ \t]+)*(?:class|interface|record|object|module|def|function|fun)[ \t]+([A-Za-z_]\w*)"
+        r"[ \t]+)*(?:class|interface|record|object|module|def|function|fun)[ \t]+([A-Za-z_]\w*)",
+        _M,
     ),
 )
 _PATTERNS = {"python": _PYTHON, "javascript": _JAVASCRIPT, "go": _GO}
-#: Cheap test before the regular expressions: a definition line contains one of these words.
-_HINTS = {
-    "python": ("def", "class", "="),
-    "javascript": ("function", "class", "interface", "type", "enum", "const", "let", "var", "("),
-    "go": ("func", "type", "var", "const"),
-}
-_OTHER_HINTS = ("fn", "struct", "enum", "trait", "union", "class", "interface", "record",
-                "object", "module", "def", "function", "fun")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,34 @@ class Definition:
 
 
 def find_definitions(lines: list[str], family: str) -> list[Definition]:
-    """Every definition of ``lines`` (without terminators), in order."""
-    patterns = _PATTERNS.get(family, _OTHER)
-    hints = _HINTS.get(family, _OTHER_HINTS)
+    """Every definition of ``lines`` (without terminators), in order.
+
+    The patterns run over the joined text (``re.MULTILINE``), in C: a loop over the lines in
+    Python cost 20 ms on a 5,000-line file, more than a completion may spend.
+    """
+    text = "\n".join(lines)
+    starts: dict[int, str] = {}
+    for pattern in _PATTERNS.get(family, _OTHER):  # on one line, the first pattern wins
+        for match in pattern.finditer(text):
+            starts.setdefault(match.start(), match[1])
     found = []
-    for number, line in enumerate(lines):
-        if not any(hint in line for hint in hints):
-            continue
-        for pattern in patterns:
-            match = pattern.match(line)
-            if match:
-                found.append(Definition(match[1], number))
-                break
+    line = previous = 0
+    for start in sorted(starts):
+        line += text.count("\n", previous, start)
+        previous = start
+        found.append(Definition(starts[start], line))
     return found
+
+
+def defines(line: str, name: str, family: str) -> bool:
+    """Whether ``line`` defines ``name`` (checks a remembered position still holds)."""
+    if name not in line:
+        return False
+    for pattern in _PATTERNS.get(family, _OTHER):
+        match = pattern.match(line)
+        if match:
+            return match[1] == name
+    return False
 
 
 def definition_at(lines: list[str], line: int, family: str) -> str:

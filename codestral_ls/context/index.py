@@ -33,7 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from codestral_ls.context.definitions import Definition, definition_at, find_definitions
+from codestral_ls.context.definitions import (
+    Definition,
+    defines,
+    definition_at,
+    find_definitions,
+)
 from codestral_ls.context.languages import family_of, identifiers
 from codestral_ls.context.workspace import MAX_FILE_BYTES, Workspace
 
@@ -44,7 +49,7 @@ WINDOW_LINES = 20
 #: Definitions of one name kept (``__init__`` or ``get`` are defined everywhere: no signal).
 MAX_DEFINITIONS_PER_NAME = 8
 #: Postings read per search, rarest identifiers first (bounds the cost of one search).
-MAX_POSTINGS_READ = 1500
+MAX_POSTINGS_READ = 600
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,14 @@ class WindowIndex:
         return len(self.spans) - self.live
 
     def search(
-        self, query: dict[str, float], limit: int, skip_file: int = -1
+        self,
+        query: dict[str, float],
+        limit: int,
+        skip_file: int = -1,
+        within: set[int] | None = None,
     ) -> list[tuple[float, int]]:
-        """The ``limit`` best (score, window id) for identifiers weighted by ``query``."""
+        """The ``limit`` best (score, window id) for identifiers weighted by ``query``, none
+        from ``skip_file``, only from the files ``within`` if given."""
         live = self.live
         if not live:
             return []
@@ -121,7 +131,11 @@ class WindowIndex:
         k1, b, sizes, spans = self._K1, self._B, self.sizes, self.spans
         for window, total in scores.items():
             span = spans[window]
-            if span is None or span[0] == skip_file:
+            if (
+                span is None
+                or span[0] == skip_file
+                or (within is not None and span[0] not in within)
+            ):
                 continue
             norm = (k1 + 1) / (1 + k1 * (1 - b + b * sizes[window] / average))
             ranked.append((total * norm, window))
@@ -155,15 +169,23 @@ def split_source(data: bytes) -> list[str] | None:
 class _Source:
     """One file's lines, the first line defining each name, and the snippets made from it."""
 
-    __slots__ = ("definitions", "lines", "snippets", "stamp")
+    __slots__ = ("_definitions", "family", "lines", "snippets", "stamp")
 
     def __init__(self, stamp: object, lines: list[str], family: str) -> None:
         self.stamp = stamp
         self.lines = lines
-        self.definitions: dict[str, int] = {}
-        for definition in find_definitions(lines, family):
-            self.definitions.setdefault(definition.name, definition.line)
+        self.family = family
+        self._definitions: dict[str, int] | None = None
         self.snippets: dict[int, str] = {}
+
+    @property
+    def definitions(self) -> dict[str, int]:
+        """Name -> first line defining it (found when first asked: a window needs no names)."""
+        if self._definitions is None:
+            self._definitions = {}
+            for definition in find_definitions(self.lines, self.family):
+                self._definitions.setdefault(definition.name, definition.line)
+        return self._definitions
 
 
 class SourceFiles:
@@ -184,10 +206,16 @@ class SourceFiles:
         source = self._source(path)
         return source.lines if source else None
 
-    def definition_line(self, path: Path, name: str) -> int | None:
-        """The line where ``path`` defines ``name`` (its first definition), or ``None``."""
+    def definition_line(self, path: Path, name: str, hint: int | None = None) -> int | None:
+        """The line where ``path`` defines ``name``, or ``None``. ``hint`` is where the index
+        saw it: if the definition is still there, the file is not searched."""
         source = self._source(path)
-        return source.definitions.get(name) if source else None
+        if source is None:
+            return None
+        lines = source.lines
+        if hint is not None and hint < len(lines) and defines(lines[hint], name, source.family):
+            return hint
+        return source.definitions.get(name)
 
     def definition_text(self, path: Path, line: int, family: str) -> str | None:
         """What a caller needs of the definition at ``line`` of ``path`` (made once)."""
@@ -395,9 +423,18 @@ class WorkspaceIndex:
 
     # -- what completions ask ----------------------------------------------------------------
 
-    def file_id(self, path: Path | None) -> int:
+    def has(self, path: Path | None) -> bool:
         with self._lock:
-            return self._file_ids.get(path, -1) if path is not None else -1
+            return path in self._file_ids
+
+    def definition_in(self, path: Path, name: str) -> int | None:
+        """The line where the index saw ``path`` define ``name`` (``None``: not seen)."""
+        with self._lock:
+            file_id = self._file_ids.get(path)
+            for site_file, line in self._definitions.get(name, ()):
+                if site_file == file_id:
+                    return line
+            return None
 
     def definitions(self, name: str) -> list[tuple[Path, int]]:
         """Where ``name`` is defined in the workspace (at most a few places)."""
@@ -405,12 +442,24 @@ class WorkspaceIndex:
             sites = self._definitions.get(name, ())
             return [(p, line) for f, line in sites if (p := self._paths[f]) is not None]
 
-    def search(self, query: dict[str, float], limit: int, skip: Path | None) -> list[Window]:
-        """The windows most like ``query`` (identifier -> weight), none from ``skip``."""
+    def search(
+        self,
+        query: dict[str, float],
+        limit: int,
+        skip: Path | None,
+        within: Iterable[Path] | None = None,
+    ) -> list[Window]:
+        """The windows most like ``query`` (identifier -> weight), none from ``skip``, only
+        from the files ``within`` if given."""
         with self._lock:
             skip_file = self._file_ids.get(skip, -1) if skip is not None else -1
+            allowed = None
+            if within is not None:
+                allowed = {i for p in within if (i := self._file_ids.get(p)) is not None}
+                if not allowed:
+                    return []
             found = []
-            for score, window in self.windows.search(query, limit, skip_file):
+            for score, window in self.windows.search(query, limit, skip_file, allowed):
                 span = self.windows.spans[window]
                 path = self._paths[span[0]] if span else None
                 if span is not None and path is not None:

@@ -129,12 +129,15 @@ class RepositoryContext:
         self._shown: dict[Path, str] = {}
         self._imports: dict[str, tuple[int, list[Imported]]] = {}
         self._tabs: dict[str, tuple[int | None, WindowIndex, list[str]]] = {}
+        self._open: dict[str, tuple[object, list[str]]] = {}
 
     # -- life cycle --------------------------------------------------------------------------
 
     @property
     def _index_on(self) -> bool:
-        return "index" in self.settings.context_sources and self.settings.context_chars > 0
+        """The workspace index serves the ``index`` source and the open tabs it holds."""
+        sources = self.settings.context_sources
+        return ("index" in sources or "openTabs" in sources) and self.settings.context_chars > 0
 
     def configure(self, settings: Settings) -> None:
         old = self.settings
@@ -144,7 +147,7 @@ class RepositoryContext:
         rebuild = (
             tuple(old.exclude_globs) != tuple(settings.exclude_globs)
             or old.context_index_max_files != settings.context_index_max_files
-            or ("index" in old.context_sources) != ("index" in settings.context_sources)
+            or set(old.context_sources) != set(settings.context_sources)
         )
         if rebuild:
             self.resolver.forget()
@@ -185,6 +188,7 @@ class RepositoryContext:
 
     def document_closed(self, uri: str) -> None:
         self._tabs.pop(uri, None)
+        self._open.pop(uri, None)
         self._imports.pop(uri, None)
         self.edits.forget(uri)
 
@@ -313,7 +317,8 @@ class RepositoryContext:
     ) -> Snippet | None:
         """The definition of ``name`` in ``module`` (following re-exports a few levels)."""
         for file in self.resolver.files(module, family, importer):
-            line = self.sources.definition_line(file, name)
+            hint = self.index.definition_in(file, name) if self.index.ready.is_set() else None
+            line = self.sources.definition_line(file, name, hint)
             if line is not None:
                 return self._definition(file, line, family, "imports")
             if depth >= MAX_REEXPORTS:
@@ -348,8 +353,8 @@ class RepositoryContext:
                 continue
             if path is not None:
                 sites.sort(key=lambda site: -_shared_parts(site[0], path))
-            for file, _line in sites[:2]:
-                line = self.sources.definition_line(file, reference.name)
+            for file, seen_at in sites[:2]:
+                line = self.sources.definition_line(file, reference.name, seen_at)
                 if line is not None:
                     snippet = self._definition(file, line, family_of(file.name), "index")
                     if snippet is not None:
@@ -368,26 +373,48 @@ class RepositoryContext:
     def _similar_in_tabs(
         self, current: Document, family: str, query: dict[str, float]
     ) -> list[tuple[float, Snippet]]:
-        found = []
+        """The windows of the other open documents most like the code at the cursor: from the
+        workspace index for the files it holds, else from a small index of the document
+        made once per version (a new file, a file outside the workspace)."""
+        indexed: list[Path] = []
+        found: list[tuple[float, Snippet]] = []
+        index_ready = self.index.ready.is_set()
         for document in self.documents:
             if document.uri == current.uri or self._excluded(document.uri):
                 continue
             if (family_of(document.language_id) or family_of(document.uri)) != family:
                 continue
-            path = self._path(document.uri) or path_of_uri(document.uri) or Path(document.uri)
-            cached = self._tabs.get(document.uri)
-            if cached is None or cached[0] != document.version or document.version is None:
-                lines = [line_content(line) for line in document.lines]
-                index = WindowIndex()
-                for start, end in windows_of(lines, []):
-                    index.add(0, start, end, identifiers("\n".join(lines[start:end])))
-                cached = self._tabs[document.uri] = (document.version, index, lines)
-            _version, index, lines = cached
-            for score, window in index.search(query, 2):
-                span = index.spans[window]
-                assert span is not None
-                text = "\n".join(lines[span[1] : span[2]]) + "\n"
-                found.append((score, Snippet("openTabs", path, span[1], span[2], text)))
+            path = self._path(document.uri)
+            if path is not None and index_ready and self.index.has(path):
+                indexed.append(path)
+                continue
+            found += self._similar_in_document(document, path, query)
+        if indexed:
+            found += [
+                (w.score, s)
+                for w in self.index.search(query, 2 * len(indexed), None, within=indexed)
+                if (s := self._window(w, "openTabs")) is not None
+            ]
+        return found
+
+    def _similar_in_document(
+        self, document: Document, path: Path | None, query: dict[str, float]
+    ) -> list[tuple[float, Snippet]]:
+        cached = self._tabs.get(document.uri)
+        if cached is None or cached[0] != document.version or document.version is None:
+            lines = [line_content(line) for line in document.lines]
+            index = WindowIndex()
+            for start, end in windows_of(lines, []):
+                index.add(0, start, end, identifiers("\n".join(lines[start:end])))
+            cached = self._tabs[document.uri] = (document.version, index, lines)
+        _version, index, lines = cached
+        shown = path or path_of_uri(document.uri) or Path(document.uri)
+        found = []
+        for score, window in index.search(query, 2):
+            span = index.spans[window]
+            assert span is not None
+            text = "\n".join(lines[span[1] : span[2]]) + "\n"
+            found.append((score, Snippet("openTabs", shown, span[1], span[2], text)))
         return found
 
     def _edited_ranges(self, current_uri: str) -> list[Snippet]:
@@ -408,15 +435,16 @@ class RepositoryContext:
         return found
 
     def _open_lines(self, path: Path) -> tuple[object, list[str]] | None:
-        """The lines of the open document at ``path`` (unsaved edits included), if any."""
+        """The lines of the open document at ``path`` (unsaved edits included), if any,
+        made once per version."""
         for document in self.documents:
             if self._path(document.uri) == path:
-                cached = self._tabs.get(document.uri)
-                if cached is not None and cached[0] == document.version:
-                    return (document.uri, document.version), cached[2]
-                return (document.uri, document.version), [
-                    line_content(line) for line in document.lines
-                ]
+                stamp = (document.uri, document.version)
+                cached = self._open.get(document.uri)
+                if cached is None or cached[0] != stamp or document.version is None:
+                    cached = (stamp, [line_content(line) for line in document.lines])
+                    self._open[document.uri] = cached
+                return cached
         return None
 
     # -- rendering ---------------------------------------------------------------------------
