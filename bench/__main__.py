@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import context as context_bench  # noqa: E402
 from bench import (  # noqa: E402
     early_stop,
     editor,
@@ -46,6 +47,7 @@ SECTIONS = (
     "editor",
     "longlines",
     "memory",
+    "context",
 )
 
 
@@ -135,6 +137,8 @@ async def main_async(args) -> list[Row]:
             trace, scale=args.scale, latency=args.latency, token_delay=args.token_delay
         )
         rows += replay_rows(outcomes, trace, args)
+    if "context" in chosen:
+        rows += await context_bench.run(per_project=args.context_positions)
     return rows
 
 
@@ -149,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5, help="seed of the editing session")
     parser.add_argument(
         "--api-ms", type=float, default=200, help="fake API time in the Neovim session, ms"
+    )
+    parser.add_argument(
+        "--context-positions", type=int, default=100, help="call lines per project (context)"
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

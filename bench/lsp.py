@@ -91,13 +91,16 @@ class LspProcess:
         return self.process.pid
 
     async def initialize(
-        self, capabilities: Mapping[str, Any], options: Mapping[str, Any] | None = None
+        self,
+        capabilities: Mapping[str, Any],
+        options: Mapping[str, Any] | None = None,
+        root_uri: str | None = None,
     ) -> dict[str, Any]:
         result = await self.request(
             "initialize",
             {
                 "processId": os.getpid(),
-                "rootUri": None,
+                "rootUri": root_uri,
                 "capabilities": dict(capabilities),
                 "initializationOptions": dict(options or {}),
             },
@@ -183,6 +186,9 @@ class LspProcess:
                 }
             },
         )
+
+    def did_close(self, uri: str) -> None:
+        self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     def did_change(
         self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], text: str
