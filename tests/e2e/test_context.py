@@ -100,8 +100,9 @@ async def test_an_imported_definition_from_another_workspace_file_is_in_the_fim_
     # gateway.py is sent, its token masked.
     assert TOKEN not in prompt and "GATEWAY_TOKEN = " in prompt
     counts = (await stats(session)).context
-    assert counts.snippets.imports == 3  # compute_invoice_total, charge_card, GATEWAY_TOKEN
-    assert counts.prompts_with_context == 1
+    # compute_invoice_total, charge_card and GATEWAY_TOKEN in every prompt built
+    assert counts.prompts_with_context >= 1
+    assert counts.snippets.imports == 3 * counts.prompts_with_context
 
 
 async def test_a_method_defined_elsewhere_is_found_through_the_workspace_index(
