@@ -45,6 +45,8 @@ MODULES = (
 #: Adversarial texts, as a function of the length wanted.
 FAMILIES: dict[str, Callable[[int], str]] = {
     "word run": lambda n: "a" * n,
+    "word run then (": lambda n: "a" * (n - 1) + "(",
+    "hex run then space": lambda n: ("0123456789abcdef" * (n // 16 + 1))[: n - 1] + " ",
     "hex run": lambda n: ("0123456789abcdef" * (n // 16 + 1))[:n],
     "eyJ run": lambda n: ("eyJ" * n)[:n],
     "eyJ dotted": lambda n: ("eyJhbGciOiJIUzI1.eyJ" * n)[:n],
@@ -75,7 +77,7 @@ MEDIUM, LARGE = 10_000, 100_000
 MAX_GROWTH = 40
 #: At 10k characters a quadratic pattern already costs thousands of linear passes: failed
 #: there, without spending minutes on 100k.
-MAX_STEPS_PER_CHAR = 2_000
+MAX_STEPS_PER_CHAR = 500
 _ONE_STEP_PER_CHAR = re.compile(r"(?s).")
 
 #: Patterns that are superlinear by themselves but only ever run on input of bounded size;
