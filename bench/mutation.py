@@ -61,6 +61,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: Mutants no test can kill, each with why: (module, line, mutation) -> reason.
 EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("actions/answers", 38, "0 -> 1"): "fence[0] and fence[1] are the same character",
+    ("actions/edits", 17, "True -> False"): "frozen: a Replacement is never changed or hashed",
+    ("actions/edits", 26, "True -> False"): "frozen: a FileChange is never changed or hashed",
     ("actions/placement", 35, "True -> False"): "frozen: a Landing is never changed or hashed",
     ("actions/placement", 50, "True -> False"): "frozen: a TestsFile is never changed or hashed",
     ("actions/placement", 132, "Lt -> LtE"): "find_target starts a target below its instruction",

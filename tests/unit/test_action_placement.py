@@ -202,3 +202,16 @@ def test_replacing_a_block_repairs_a_first_line_that_lost_its_indentation() -> N
     assert target is not None and (target.start.line, target.end.line) == (1, 2)
     [replacement] = placement.replace_target(doc, target, "def f(self):\n        return 2")
     assert replacement.text == "    def f(self):\n        return 2"
+
+
+def test_a_created_test_file_never_overwrites_one_that_appeared_meanwhile() -> None:
+    from codestral_ls.actions.edits import workspace_edit
+
+    change = placement.test_file_change(
+        placement.TestsFile("file:///w/test_calc.py"), document(), "def test(): ..."
+    )
+    edit = workspace_edit([change], versioned=True)
+    create, _text = edit.document_changes or []
+    assert create.options.overwrite is False and create.options.ignore_if_exists is True
+    with pytest.raises(ValueError, match="documentChanges"):
+        workspace_edit([change], versioned=False)
