@@ -207,14 +207,17 @@ class Settings:
     )
     # -- privacy -----------------------------------------------------------------------------
     exclude_globs: list[str] = setting(
-        [".env*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.kdbx", "secrets.*", ".git/*"],
-        "Files never sent to the API (no completions there): globs on the file name, or on the "
-        "path's tail when they contain `/` (`.git/*` is anything under a `.git` folder).",
+        [],
+        "Files never sent to the API (no completions, no code actions), added to the built-in "
+        "credential globs (`.env*`, `*.pem`, `.aws/*`, `.npmrc`, ... listed in the README); "
+        "`!glob` removes a built-in one. Globs match the file name, or the path's tail when "
+        "they contain `/`; case is ignored.",
     )
     mask_secrets: bool = setting(
         True,
-        "Replace credentials found in the text sent (private key blocks, AWS/GitHub/Slack/JWT "
-        'tokens, `api_key = "..."`-style assignments) by `<secret>` before it leaves.',
+        "Replace credentials found in the text sent (provider tokens, URL passwords, "
+        "`Authorization` values, values of credential names, private keys) by `<secret>` "
+        "before it leaves, and send nothing of a file made mostly of them.",
     )
 
     @classmethod

@@ -175,7 +175,12 @@ class CompletionEngine:
             self.settings.enable
             and self.endpoint.usable
             and document.language_id not in self.settings.disabled_languages
-            and not privacy.is_excluded(document.uri, self.settings.exclude_globs)
+            and not privacy.is_withheld(
+                document.uri,
+                document.lines,
+                self.settings.exclude_globs,
+                detect=self.settings.mask_secrets,
+            )
         )
 
     def _at_a_secret(self, context: FimContext) -> bool:

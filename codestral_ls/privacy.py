@@ -1,80 +1,87 @@
 """What never leaves the machine: excluded files, and secrets masked inside the others.
 
 Completion sends the text around the cursor to the API, so a ``.env`` file or a private key
-opened in the editor would be sent too. Two defences, both applied just before a request is
+opened in the editor would be sent too. Three defences, all applied just before a request is
 built (completions in ``engine.py``, code actions in ``actions/service.py``):
 
-- :func:`is_excluded`: files whose path matches one of the ``excludeGlobs`` (``.env*``,
-  ``*.pem``, ``*.key``, ``id_rsa*``, ``*.kdbx``, ``secrets.*``, anything under ``.git/`` by
-  default) get no completions at all: nothing of them is sent.
-- :func:`mask_secrets`: in every other file, text that looks like a credential (private key
-  blocks, AWS access key ids, GitHub and Slack tokens, JWTs, ``api_key = "..."``-style
-  assignments) is replaced by a placeholder of the same kind before sending. Masking keeps
-  the surrounding code intact, so completions still make sense.
+- :func:`is_excluded`: files whose path matches one of the ``excludeGlobs`` (credential files
+  and folders: :data:`DEFAULT_EXCLUDE_GLOBS`), matched case-insensitively, get no completions
+  and no code actions: nothing of them is sent.
+- :func:`mostly_secrets`: a file whose first lines are mostly credentials (a ``.env`` under
+  another name, a pasted ``credentials`` file) is treated the same way.
+- :func:`mask_secrets`: in every other file, each credential that
+  :mod:`codestral_ls.secret_patterns` finds is replaced by a placeholder before sending.
+  Masking keeps the surrounding code intact, so completions still make sense.
 
-The patterns favour precision over recall: they match well-known token formats and obvious
-assignments, so ordinary code is sent unchanged.
+Recall and false positives are measured on ``fixtures/secrets/`` by ``bench/secrets.py``.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
-#: Default ``excludeGlobs``: matched against the file name and against every path suffix.
+from codestral_ls import secret_patterns
+
+#: Default ``excludeGlobs``: matched, ignoring case, against the file name and against every
+#: path suffix (a glob with ``/*`` at its end: anything under that folder).
 DEFAULT_EXCLUDE_GLOBS = (
+    # environment files: .env, .env.local, prod.env, .envrc
     ".env*",
+    "*.env",
+    # keys and certificates with their private key
     "*.pem",
     "*.key",
-    "id_rsa*",
-    "id_ed25519*",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
     "*.kdbx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    # credential folders
+    ".ssh/*",
+    ".gnupg/*",
+    ".aws/*",
+    ".kube/*",
+    ".azure/*",
+    ".config/gcloud/*",
+    ".docker/config.json",
+    # credential files of tools
+    ".netrc",
+    "_netrc",
+    ".npmrc",
+    ".pypirc",
+    ".pgpass",
+    ".my.cnf",
+    ".git-credentials",
+    ".htpasswd",
+    "kubeconfig*",
+    "*.tfvars",
+    "*.tfstate",
+    "*.tfstate.backup",
+    "credentials",
+    "credentials.*",
     "secrets.*",
+    "*service-account*.json",
+    "*serviceaccount*.json",
+    "*-credentials.json",
+    # git internals (remote URLs with tokens, hooks)
     ".git/*",
 )
 
 #: Placeholder written instead of a masked secret.
 MASK = "<secret>"
 
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----.*?"
-    r"(?:-----END \1PRIVATE KEY\2-----|\Z)",
-    re.DOTALL,
-)
-#: The rest of a key block whose BEGIN line is not in the text (a suffix that starts inside).
-_PRIVATE_KEY_TAIL = re.compile(
-    r"\A(?:(?!-----BEGIN ).)*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", re.DOTALL
-)
-#: Well-known token formats. Matched without a leading ``\b`` (which made the engine try the
-#: alternation at every word boundary); the boundary is checked on each match instead.
-_TOKENS = re.compile(
-    r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"  # AWS access key id
-    r"|gh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
-    r"|github_pat_[A-Za-z0-9_]{30,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"  # OpenAI / Anthropic style keys
-    r"|AIza[0-9A-Za-z_-]{35}"  # Google API key
-    # JWT, tried only where a run of its characters starts (inside one, each start rescanned
-    # the rest of the run: 7.9 s on a 60,000-character eyJ line)
-    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-)
-#: A quoted value of 8+ characters after ``=`` or ``:``. The name it is assigned to
-#: (``api_key = "..."``, ``"password": '...'``) is read backwards from the separator:
-#: matching the name first made the engine backtrack through every identifier of the text
-#: (5 ms on 12,000 characters, measured; this way it is 0.05 ms).
-#: Both stay within one line, so that :class:`PromptMasker` can mask a text line by line.
-_QUOTED_VALUE = re.compile(r"""[:=][ \t]*(?P<quote>["'`])(?P<value>[^"'`\r\n]{8,})(?P=quote)""")
-#: A quoted value still being typed: its quote is open at the end of the text before the cursor.
-_OPEN_VALUE = re.compile(r"""[:=][ \t]*(?P<quote>["'`])(?P<value>[^"'`\r\n]*)\Z""")
-_NAME_BEFORE = re.compile(r"""(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,120})["']?[ \t]*\Z""")
-#: ``api_key``, ``password``, ``SECRET_TOKEN``, ``clientSecret``: names whose value is a secret.
-_SECRET_NAME = re.compile(
-    r"api[_-]?key|apikey|secret|token|passw(?:or)?d|passwd|access[_-]?key|auth[_-]?key"
-    r"|private[_-]?key|client[_-]?secret",
-    re.IGNORECASE,
-)
+#: What :func:`mostly_secrets` reads: the first lines of a file, at most this many characters.
+_HEAD_LINES = 200
+_HEAD_CHARS = 32_000
 
 
 def path_of(uri: str) -> str:
@@ -84,11 +91,13 @@ def path_of(uri: str) -> str:
 
 
 def is_excluded(uri: str, globs: Iterable[str]) -> bool:
-    """Whether the document at ``uri`` matches one of ``globs`` (and must never be sent).
+    """Whether the document at ``uri`` matches an exclusion glob (and must never be sent).
 
-    A glob without ``/`` matches the file name (``*.pem``); one with ``/`` matches any tail of
-    the path (``.git/*`` matches ``/repo/.git/config``, ``config/secrets/*`` a folder). A
-    folder glob ending in ``/*`` matches everything below that folder, however deep.
+    The globs are :data:`DEFAULT_EXCLUDE_GLOBS` plus the user's ``globs``, minus each default
+    the user names with a leading ``!`` (:func:`effective_globs`). A glob without ``/``
+    matches the file name (``*.pem``); one with ``/`` matches any tail of the path
+    (``.git/*`` matches ``/repo/.git/config``, ``config/secrets/*`` a folder). A folder glob
+    ending in ``/*`` matches everything below that folder, however deep. Case is ignored.
     """
     path = path_of(uri).replace("\\", "/")
     parts = [p for p in path.split("/") if p]
@@ -96,21 +105,75 @@ def is_excluded(uri: str, globs: Iterable[str]) -> bool:
         return False
     name = parts[-1]
     tails = ["/".join(parts[i:]) for i in range(len(parts))]
-    for glob in globs:
-        glob = glob.strip().lstrip("/")
-        if not glob:
-            continue
+    for glob in effective_globs(tuple(globs)):
         if "/" not in glob:
-            if fnmatch.fnmatchcase(name, glob):
+            if _matches(name, glob):
                 return True
             continue
         if glob.endswith("/*"):
             folder = glob[:-2]
-            if any(fnmatch.fnmatchcase(part, folder) for part in parts[:-1]) and "/" not in folder:
+            if "/" not in folder and any(_matches(part, folder) for part in parts[:-1]):
                 return True
-        if any(fnmatch.fnmatchcase(tail, glob) for tail in tails):
+        if any(_matches(tail, glob) for tail in tails):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=16)
+def effective_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
+    """The defaults, plus the user's globs, minus the defaults the user wrote as ``!glob``.
+
+    Adding to the defaults rather than replacing them means that a user who excludes one
+    more file does not silently start sending ``.env`` files.
+    """
+    removed = {
+        glob.strip()[1:].strip().lstrip("/").lower() for glob in globs if glob.strip()[:1] == "!"
+    }
+    added = [glob.strip().lstrip("/") for glob in globs if glob.strip()[:1] not in ("!", "")]
+    kept = [glob for glob in DEFAULT_EXCLUDE_GLOBS if glob.lower() not in removed]
+    return tuple(dict.fromkeys(kept + [glob for glob in added if glob.lower() not in removed]))
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_pattern(glob: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(glob.lower()))
+
+
+def _matches(name: str, glob: str) -> bool:
+    """``fnmatch`` ignoring case on every platform: ``.ENV``, ``Secrets.yaml`` and ``ID_RSA``
+    are the same files to their owner (and are, on macOS and Windows file systems)."""
+    return _glob_pattern(glob).match(name.lower()) is not None
+
+
+def is_withheld(uri: str, lines: Sequence[str], globs: Iterable[str], *, detect: bool) -> bool:
+    """Whether nothing of the document at ``uri`` may be sent: it matches ``globs``, or
+    (with ``detect``, the ``maskSecrets`` setting) its lines are :func:`mostly_secrets`."""
+    return is_excluded(uri, globs) or (detect and mostly_secrets(lines))
+
+
+def mostly_secrets(lines: Sequence[str]) -> bool:
+    """Whether a file whose lines are ``lines`` is mostly credentials: more than a third of
+    its first non-blank lines hold one (a ``.env`` or a key file under another name).
+
+    Reads at most the first :data:`_HEAD_LINES` lines and :data:`_HEAD_CHARS` characters, so
+    its cost is bounded whatever the file's size; each line's answer is remembered, so a
+    keystroke costs one line's scan.
+    """
+    counted = secret_lines = size = 0
+    for line in lines[:_HEAD_LINES]:
+        size += len(line)
+        if size > _HEAD_CHARS:
+            break
+        if not line.strip():
+            continue
+        counted += 1
+        secret_lines += _line_has_secret(line)
+    return secret_lines > 0 and secret_lines * 3 > counted
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_has_secret(line: str) -> bool:
+    return bool(secret_patterns.spans(line))
 
 
 def mask_secrets(text: str) -> str:
@@ -156,14 +219,20 @@ class PromptMasker:
     While the user types on one line, the prompt differs from the previous keystroke's only
     on its last line, and the suffix only on its first: the rest is remembered masked and
     only that one line is scanned again (masking the 12,000-character prompt every time
-    cost 0.6 ms of the 1 MB file's added latency in the bench). Every pattern but private
-    key blocks stays within a line, so masking by parts gives the same text; a text that
-    mentions a private key is masked whole.
+    cost 0.6 ms of the 1 MB file's added latency in the bench). When the rest changes too
+    (Enter, the cursor moved to another line), it is masked line by line, each line's
+    masking remembered, so only lines never seen before are scanned.
+
+    Every pattern but private key blocks and a value on the line after its name stays within
+    a line, so masking by parts gives the same text: a line that ends like ``password:`` is
+    kept together with the next, and a text that mentions a private key is masked whole.
     """
 
-    def __init__(self, remembered: int = 8) -> None:
+    def __init__(self, remembered: int = 8, lines_remembered: int = 4096) -> None:
         self._remembered = remembered
         self._masked: dict[str, str] = {}
+        self._lines_remembered = lines_remembered
+        self._masked_lines: dict[str, str] = {}
 
     def prompt(self, text: str) -> str:
         """The masked prompt (text before the cursor): its last line is the one that changes."""
@@ -174,22 +243,76 @@ class PromptMasker:
         return self._by_parts(text, text.find("\n") + 1)
 
     def _by_parts(self, text: str, cut: int) -> str:
-        if "PRIVATE KEY" in text or cut <= 0:
+        if "PRIVATE KEY" in text or "Private-Lines" in text:
             return mask_secrets(text)
+        if cut <= 0 or _opens_value(text[:cut]):
+            return self._by_lines(text)
         return self._remember(text[:cut]) + self._remember(text[cut:])
 
     def _remember(self, part: str) -> str:
         masked = self._masked.get(part)
         if masked is None:
-            masked = mask_secrets(part)
+            masked = self._by_lines(part)
             if len(self._masked) >= self._remembered:
                 del self._masked[next(iter(self._masked))]  # the oldest
             self._masked[part] = masked
         return masked
 
+    def _by_lines(self, text: str) -> str:
+        """``text`` masked a group of lines at a time (a line that opens a value on the next
+        one goes with it), each group's masking remembered; the groups not seen before are
+        scanned together, in one pass."""
+        groups = list(_line_groups(text))
+        remembered = self._masked_lines
+        unknown = [group for group in groups if group not in remembered]
+        if unknown:
+            if len(remembered) + len(unknown) > self._lines_remembered:
+                remembered.clear()  # an editor session's lines; cheaper than an LRU
+            remembered.update(_mask_each(unknown))
+        return "".join(remembered[group] for group in groups)
+
+
+def _line_groups(text: str) -> Iterator[str]:
+    """``text`` cut after each line, except after a line that may open a value on the next."""
+    start = 0
+    end = len(text)
+    while start < end:
+        stop = text.find("\n", start) + 1 or end
+        while stop < end and _opens_value(text[start:stop]):
+            stop = text.find("\n", stop) + 1 or end
+        yield text[start:stop]
+        start = stop
+
+
+def _mask_each(groups: list[str]) -> dict[str, str]:
+    """Each of ``groups`` masked, from one scan of them all together (no span crosses the
+    end of a group: see :func:`_line_groups`)."""
+    joined = "".join(groups)
+    found = secret_patterns.spans(joined)
+    masked: dict[str, str] = {}
+    offset = 0
+    index = 0
+    for group in groups:
+        end = offset + len(group)
+        mine: list[tuple[int, int]] = []
+        while index < len(found) and found[index][0] < end:
+            start, stop = found[index]
+            if stop > end:  # pragma: no cover - a span across groups: mask it alone
+                return {group: mask_secrets(group) for group in groups}
+            mine.append((start - offset, stop - offset))
+            index += 1
+        masked[group] = _apply(group, mine, lambda _secret: MASK)
+        offset = end
+    return masked
+
 
 #: What :func:`mask_secrets` and :class:`SecretMask` write; never masked again.
 _PLACEHOLDER = re.compile(r"<secret(?:-\d+)?>")
+
+
+def _opens_value(text: str) -> bool:
+    """Whether ``text`` ends (its last line) where a value may follow on the next line."""
+    return text[-16:].rstrip().endswith((":", "=", "(", "\\", "|", ">", ",", "-", "+"))
 
 
 def cursor_in_secret(line_before: str, line_after: str) -> bool:
@@ -201,61 +324,47 @@ def cursor_in_secret(line_before: str, line_after: str) -> bool:
     quote. A value being typed after a secret's name (no closing quote yet) counts too.
     Completion is skipped there: nobody wants a suggestion for a secret.
     """
-    line = line_before + line_after
     column = len(line_before)
-    for match in _TOKENS.finditer(line):
-        if _is_token(match) and match.start() < column <= match.end():
-            return True
-    for match in _QUOTED_VALUE.finditer(line):
-        if match.start("value") < column <= match.end("value") and _is_secret_value(match):
+    for start, end in secret_patterns.spans(line_before + line_after):
+        if start < column <= end:
             return True
     typing = _OPEN_VALUE.search(line_before)
-    return bool(typing and _is_secret_value(typing))
+    if typing is None:
+        return False
+    name = _NAME_BEFORE.search(line_before, max(0, typing.start() - 130), typing.start())
+    return bool(name and secret_patterns.is_credential_name(name[1]))
 
 
-def _is_token(match: re.Match[str]) -> bool:
-    """A :data:`_TOKENS` match that is not the inside of a longer word."""
-    start = match.start()
-    return not (start and _is_word(match.string[start - 1]))
-
-
-def _is_secret_value(match: re.Match[str]) -> bool:
-    """A :data:`_QUOTED_VALUE` match assigned to a secret's name, not masked already."""
-    start = match.start()
-    name = _NAME_BEFORE.search(match.string, max(0, start - 130), start)
-    return bool(
-        name and _SECRET_NAME.search(name[1]) and not _PLACEHOLDER.fullmatch(match["value"])
-    )
+#: A quoted value still being typed: its quote is open at the end of the text before the cursor.
+_OPEN_VALUE = re.compile(r"""[:=][ \t]{0,8}(?P<quote>["'`])(?P<value>[^"'`\r\n]{0,500})\Z""")
+_NAME_BEFORE = re.compile(r"""(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,120})["']?[ \t]{0,8}\Z""")
 
 
 def _substitute(text: str, placeholder_for: Callable[[str], str]) -> str:
-    """``text`` with each credential replaced by ``placeholder_for(credential)``.
-
-    Runs on every completion request (12,000 characters by default), so each pattern only
-    runs when a plain substring search says it can match.
-    """
+    """``text`` with each credential replaced by ``placeholder_for(credential)``."""
     if not text:
         return text
-
-    def whole(match: re.Match[str]) -> str:
-        return placeholder_for(match[0])
-
-    def token(match: re.Match[str]) -> str:
-        return placeholder_for(match[0]) if _is_token(match) else match[0]
-
-    def assigned(match: re.Match[str]) -> str:
-        if not _is_secret_value(match):
-            return match[0]
-        quote = match["quote"]
-        separator = match[0][: match.start("quote") - match.start()]
-        return f"{separator}{quote}{placeholder_for(match['value'])}{quote}"
-
-    if "PRIVATE KEY" in text:
-        text = _PRIVATE_KEY.sub(whole, text)
-        text = _PRIVATE_KEY_TAIL.sub(whole, text)
-    text = _TOKENS.sub(token, text)
-    return _QUOTED_VALUE.sub(assigned, text)
+    return _apply(text, secret_patterns.spans(text), placeholder_for)
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
+def _apply(text: str, spans: list[tuple[int, int]], placeholder_for: Callable[[str], str]) -> str:
+    """``text`` with each of ``spans`` replaced by its placeholder; the placeholders of an
+    earlier masking are left as they are."""
+    pieces: list[str] = []
+    done = 0
+    for start, end in spans:
+        secret = text[start:end]
+        if _PLACEHOLDER.fullmatch(secret):
+            continue
+        pieces.append(text[done:start])
+        pieces.append(placeholder_for(secret))
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def contains_secret(text: str) -> bool:
+    """Whether :func:`mask_secrets` would change ``text``."""
+    return bool(secret_patterns.spans(text))

@@ -218,13 +218,17 @@ class ActionService:
             raise ActionFailed(f"{spec.title}: {self.server.endpoint.problem}.")
         if self._excluded(document):
             raise ActionFailed(
-                f"{spec.title}: this file matches excludeGlobs, so none of it is sent to Codestral."
+                f"{spec.title}: this file holds credentials (excludeGlobs), so none of it is sent."
             )
         return document
 
     def _excluded(self, document: Document) -> bool:
-        """Files matching ``excludeGlobs`` (``.env``, keys, ...) are never sent: no actions."""
-        return privacy.is_excluded(document.uri, self.server.settings.exclude_globs)
+        """Files matching ``excludeGlobs`` (``.env``, keys, ...) or made mostly of credentials
+        are never sent: no actions."""
+        settings = self.server.settings
+        return privacy.is_withheld(
+            document.uri, document.lines, settings.exclude_globs, detect=settings.mask_secrets
+        )
 
     def _plan(
         self, spec: ActionSpec, request: ActionRequest, document: Document
