@@ -9,6 +9,8 @@ local popup_scenario
 local unicode_scenario
 local enter_scenario
 local outage_scenario
+local progress_scenario
+local stale_accept_scenario
 
 local function finish(ok, err)
   result.ok = ok
@@ -218,6 +220,68 @@ outage_scenario = function(bufnr)
   finish(true)
 end
 
+--- Issue 11 item 6: a code action shows its progress (command line, statusline) and
+--- :Codestral cancel stops it. The fake streams its answer slowly.
+progress_scenario = function(bufnr)
+  local progress = require('codestral.progress')
+  local codestral = require('codestral')
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find('Refactor', 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+  wait_until('progress shown', function()
+    return next(progress.active) ~= nil
+  end)
+  result.statusline = wait_until('characters received', function()
+    local line = codestral.statusline()
+    return line:find('received', 1, true) and line
+  end)
+  result.echoed = vim.api.nvim_exec2('messages', { output = true }).output
+  vim.cmd('Codestral cancel')
+  wait_until('progress ended', function()
+    return next(progress.active) == nil
+  end)
+  result.statusline_after = codestral.statusline()
+  result.unchanged = vim.deep_equal(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), before)
+  finish(true)
+end
+
+--- Issue 11 item 7: keys typed into the ghost text, then <Tab> before Neovim asked again. The
+--- shown item is stale: it must not be pasted over its old range ("return a + bret").
+stale_accept_scenario = function(bufnr)
+  result.complhint = vim.api.nvim_get_hl(0, { name = 'ComplHint', link = false })
+  result.termguicolors = vim.o.termguicolors
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A')
+  wait_until('first ghost text', function()
+    local ghost = ghost_text(bufnr)
+    return vim.api.nvim_get_mode().mode == 'i' and ghost and ghost.text:find('a + b', 1, true)
+  end)
+  vim.api.nvim_input('ret<Tab>')
+  result.after_tab = wait_until('keys typed, tab handled', function()
+    local line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
+    return line ~= '    return ' and line
+  end)
+  wait_until('fresh ghost text', function()
+    local ghost = ghost_text(bufnr)
+    return ghost and ghost.text:find('urn_value', 1, true)
+  end)
+  vim.api.nvim_input('<Tab>')
+  result.accepted_line = wait_until('accepted', function()
+    local line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
+    return line:find('value', 1, true) and line
+  end)
+  finish(true)
+end
+
 co = coroutine.create(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -232,6 +296,12 @@ co = coroutine.create(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'unicode' then
     return unicode_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'progress' then
+    return progress_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'stale_accept' then
+    return stale_accept_scenario(bufnr)
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'outage' then
     return outage_scenario(bufnr)

@@ -174,3 +174,37 @@ def test_an_outage_message_never_raises_press_enter(fake: FakeMistral, tmp_path:
     health = "\n".join(result["health"])
     assert "last error" in health and "401" in health  # the details, for whoever looks
     assert "test-key" not in health
+
+
+def test_a_code_action_shows_progress_and_cancels(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 6: with a slow API, Refactor was silent in Neovim (104 s once): the plugin
+    shows the server's progress and `:Codestral cancel` stops the action and its stream."""
+    fake.token_delay = 0.05
+    fake.chat_responder = lambda body: "```python\n" + "x = 1\n" * 400 + "```"
+    result = run_neovim(fake, tmp_path, SOURCE, "progress")
+    assert result["statusline"].startswith("Codestral: Refactor / Improve")
+    assert "Codestral cancel" in result["echoed"]
+    assert result["statusline_after"] == "" or "…" not in result["statusline_after"]
+    assert result["unchanged"] is True
+    assert fake.wait_for(lambda f: f.aborted_streams == 1), "the stream was not closed"
+
+
+def test_tab_after_typing_into_the_ghost_text(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 7: keys typed into the suggestion, then <Tab> before Neovim asked again:
+    Neovim pasted the stale item over its old range ("return a + bret"). The plugin accepts
+    only an item that still matches the buffer, else asks again. And the ghost text has a
+    terminal colour without 'termguicolors' (it had the normal text colour)."""
+
+    def fim(body: dict) -> str:
+        if body["prompt"].endswith("return "):
+            return "a + b"
+        if body["prompt"].endswith("return ret"):
+            return "urn_value"
+        return ""
+
+    fake.fim_responder = fim
+    result = run_neovim(fake, tmp_path, SOURCE, "stale_accept")
+    assert result["after_tab"] == "    return ret"
+    assert result["accepted_line"] == "    return return_value"
+    assert result["termguicolors"] is False
+    assert result["complhint"].get("ctermfg") is not None, result["complhint"]

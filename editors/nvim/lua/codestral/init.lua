@@ -15,6 +15,7 @@ local M = {}
 local NAME = 'codestral'
 local suggestion = require('codestral.suggestion')
 local status = require('codestral.status')
+local progress = require('codestral.progress')
 
 --- Defaults; every field can be overridden in setup().
 M.defaults = {
@@ -114,6 +115,18 @@ local function log_message_handler(err, result, ctx, config)
   return vim.lsp.handlers['window/logMessage'](err, result, ctx, config)
 end
 
+--- Ghost text is drawn with ComplHint, which links to NonText: a GUI colour only. Without
+--- 'termguicolors' (256-colour terminals, tmux without truecolor) it came out in the normal text
+--- colour, indistinguishable from code. Give it a terminal colour when it has none.
+local function ghost_highlight()
+  for _, name in ipairs({ 'ComplHint', 'ComplHintMore' }) do
+    local hl = vim.api.nvim_get_hl(0, { name = name, link = false })
+    if hl.ctermfg == nil then
+      vim.api.nvim_set_hl(0, name, vim.tbl_extend('force', hl, { ctermfg = 'DarkGray' }))
+    end
+  end
+end
+
 --- Codestral's code actions only (other servers' actions are left to vim.lsp.buf.code_action).
 function M.code_action(opts)
   opts = opts or {}
@@ -138,7 +151,7 @@ local function on_attach(client, bufnr, opts)
   M.state.client_id = client.id
   if opts.accept_key and has_inline() and opts.inline then
     vim.keymap.set('i', opts.accept_key, function()
-      if vim.lsp.inline_completion.get() then
+      if suggestion.accept() then
         return ''
       end
       return vim.api.nvim_replace_termcodes(opts.accept_key, true, false, true)
@@ -210,6 +223,12 @@ function M.setup(user_opts)
   M.state.config = opts
   local config = client_config(opts)
   status.create_user_command()
+  progress.setup()
+  ghost_highlight()
+  vim.api.nvim_create_autocmd('ColorScheme', {
+    group = vim.api.nvim_create_augroup('codestral.highlight', { clear = true }),
+    callback = ghost_highlight,
+  })
 
   if vim.lsp.config and vim.lsp.enable then -- 0.11+
     vim.lsp.config(NAME, config)

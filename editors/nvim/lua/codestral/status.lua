@@ -1,4 +1,5 @@
---- The server's state for the statusline, and :Codestral enable|disable|toggle|status.
+--- The server's state for the statusline, and :Codestral enable|disable|toggle|status|cancel
+--- (cancel: see codestral.progress).
 ---
 --- The server sends `codestral/status` ({state, message, until}) whenever its state changes:
 --- idle, waiting (a suggestion is being written), backoff (paused after failures, until a
@@ -59,6 +60,10 @@ end
 --- A short string for a statusline: the buffer's own switch and the server's view of this
 --- file first, then the server's state.
 function M.statusline()
+  local running = require('codestral.progress').statusline()
+  if running then
+    return running
+  end
   local bufnr = vim.api.nvim_get_current_buf()
   if vim.lsp.inline_completion and not vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
     return SYMBOLS.disabled
@@ -118,19 +123,23 @@ end
 function M.create_user_command()
   vim.api.nvim_create_user_command('Codestral', function(opts)
     local action, scope = opts.fargs[1] or 'status', opts.fargs[2]
+    if action == 'cancel' then
+      require('codestral.progress').cancel()
+      return
+    end
     if not vim.tbl_contains({ 'enable', 'disable', 'toggle', 'status' }, action)
       or (scope and scope ~= 'buffer') then
-      vim.notify('Usage: :Codestral enable|disable|toggle|status [buffer]', vim.log.levels.WARN)
+      vim.notify('Usage: :Codestral enable|disable|toggle|status [buffer] | cancel', vim.log.levels.WARN)
       return
     end
     M.command(action, scope)
   end, {
     nargs = '*',
-    desc = 'Codestral: enable, disable, toggle (all buffers, or "buffer") or show the status',
+    desc = 'Codestral: enable, disable, toggle (all buffers, or "buffer"), show the status, cancel',
     complete = function(_, line)
       local words = vim.split(line, '%s+', { trimempty = true })
       if #words <= 1 or (#words == 2 and not line:match('%s$')) then
-        return { 'enable', 'disable', 'toggle', 'status' }
+        return { 'enable', 'disable', 'toggle', 'status', 'cancel' }
       end
       return { 'buffer' }
     end,
