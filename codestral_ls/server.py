@@ -392,7 +392,11 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         if document is None or not ls.controls.allows(document.uri):
             return empty
         cursor = document.cursor(params.position.line, params.position.character)
-        completion = await ls.engine.complete(document, cursor)
+        # eglot's C-M-i, Helix's C-x: explicit, like an invoked inline request (no debounce,
+        # through a paused breaker). Trigger characters and re-asks of an incomplete list are not.
+        kind = params.context.trigger_kind if params.context is not None else None
+        invoked = kind == types.CompletionTriggerKind.Invoked
+        completion = await ls.engine.complete(document, cursor, invoked=invoked)
         if completion is None:
             return empty
         return completion_items(
