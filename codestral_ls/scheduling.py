@@ -36,6 +36,9 @@ T = TypeVar("T")
 _PAUSE_FACTOR = 2.5
 #: Used when the bounds are zero (no debounce at all).
 _PAUSE_SECONDS = 1.0
+#: Longest a request waits for the one it superseded to be answered first (that one leaves at
+#: its next step: this bound is only a guard).
+_OLDER_ANSWER_WAIT = 1.0
 #: The rhythm needs a few samples before it is trusted over the configured delay.
 _MIN_SAMPLES = 5
 
@@ -114,6 +117,10 @@ class Ticket:
 
     document: Hashable
     superseded: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once the request is answered (see :meth:`LatestRequest.finish`).
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The request this one superseded, until that one is answered.
+    replaces: Ticket | None = None
 
     @property
     def alive(self) -> bool:
@@ -136,11 +143,26 @@ class LatestRequest:
         previous = self._current.get(document)
         if previous is not None:
             previous.superseded.set()
-        ticket = Ticket(document)
+        ticket = Ticket(document, replaces=previous)
         self._current[document] = ticket
         return ticket
 
-    def finish(self, ticket: Ticket) -> None:
+    async def finish(self, ticket: Ticket) -> None:
+        """The request is answered: but not before the one it superseded.
+
+        Neovim shows whichever inline answer arrives last. A superseded request leaves at its
+        next step (empty), a newer one answered from memory has no step to take: it would be
+        answered first, and the older empty answer would hide its ghost text. So the newer
+        waits for the older to be answered, and one more turn of the loop, in which the older
+        answer is written (pygls writes it from its task's done callback).
+        """
+        older = ticket.replaces
+        if older is not None and not older.finished.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(older.finished.wait(), _OLDER_ANSWER_WAIT)
+            await asyncio.sleep(0)
+        ticket.replaces = None
+        ticket.finished.set()
         if self._current.get(ticket.document) is ticket:
             del self._current[ticket.document]
 

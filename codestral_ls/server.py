@@ -369,7 +369,12 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
             return types.InlineCompletionList(items=[])
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         cursor = document.cursor(params.position.line, params.position.character)
-        completion = await ls.engine.complete(document, cursor, invoked=invoked)
+        completion = await ls.engine.complete(
+            document,
+            cursor,
+            invoked=invoked,
+            client_waited=ls.client_features.debounces_inline_requests,
+        )
         if completion is None:
             return types.InlineCompletionList(items=[])
         suggestions = [completion]
