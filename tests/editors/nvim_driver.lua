@@ -12,6 +12,7 @@ local outage_scenario
 local progress_scenario
 local stale_accept_scenario
 local own_debounce_scenario
+local recovery_scenario
 
 local function finish(ok, err)
   result.ok = ok
@@ -306,6 +307,33 @@ own_debounce_scenario = function(bufnr)
   finish(true)
 end
 
+--- Issue 11 item 10: after an outage ends, :checkhealth shows the current state, not the last
+--- error. Explicit requests (the plugin's "ask now") go through the paused breaker.
+recovery_scenario = function(bufnr)
+  local codestral = require('codestral')
+  local suggestion = require('codestral.suggestion')
+  wait_until('server initialized', function()
+    local found = vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
+    return found and found.initialized
+  end)
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A') -- Neovim asks; the API refuses the key: told at once, completions pause
+  wait_until('outage told', function()
+    return codestral.state.last_error
+  end)
+  suggestion.trigger() -- asked again explicitly (through the pause): the API answers now
+  wait_until('ghost text again', function()
+    return ghost_text(bufnr)
+  end)
+  result.state = wait_until('status back to idle', function()
+    local now = require('codestral.status').current
+    return now and now.state == 'idle' and now.state
+  end)
+  vim.cmd('checkhealth codestral')
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish(true)
+end
+
 co = coroutine.create(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -320,6 +348,9 @@ co = coroutine.create(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'unicode' then
     return unicode_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'recovery' then
+    return recovery_scenario(bufnr)
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'own_debounce' then
     return own_debounce_scenario(bufnr)

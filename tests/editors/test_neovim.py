@@ -222,3 +222,15 @@ def test_no_server_debounce_on_top_of_neovims_own(fake: FakeMistral, tmp_path: P
     result = run_neovim(fake, tmp_path, SOURCE, "own_debounce", init)
     assert "+ 1" in result["ghost"]["text"]
     print(f"last key -> ghost text in Neovim: {result['ghost_ms']:.0f} ms")
+
+
+def test_checkhealth_shows_the_recovery(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 10: completions come back by themselves after an outage; :checkhealth
+    shows the current state, and the old error as past (it read as the present one)."""
+    fake.fim_responder = _fim
+    fake.script(Error(401))
+    result = run_neovim(fake, tmp_path, SOURCE, "recovery")
+    health = "\n".join(result["health"])
+    assert "now: idle" in health, health
+    assert "earlier (recovered since)" in health and "rejected the key" in health, health
+    assert "WARNING" not in health, health

@@ -66,9 +66,23 @@ function M.check()
         client.id, vim.tbl_count(client.attached_buffers), client.offset_encoding))
     end
   end
-  if codestral.state.last_error then
-    health.warn('last error: ' .. codestral.state.last_error,
-      codestral.state.last_detail and { codestral.state.last_detail } or nil)
+  -- The current state first (codestral/status): after an outage ends, completions come back
+  -- by themselves, and an old error must not read as the present one.
+  local now = require('codestral.status').current
+  local healthy = now and (now.state == 'idle' or now.state == 'waiting')
+  if now then
+    local line = ('now: %s (%s)'):format(now.state, now.message or '')
+    if healthy then
+      health.ok(line)
+    else
+      health.warn(line)
+    end
+  end
+  local details = codestral.state.last_detail and { codestral.state.last_detail } or nil
+  if codestral.state.last_error and healthy then
+    health.info('earlier (recovered since): ' .. codestral.state.last_error)
+  elseif codestral.state.last_error then
+    health.warn('last error: ' .. codestral.state.last_error, details)
   else
     health.ok('no error reported by the server')
   end
