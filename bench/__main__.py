@@ -100,6 +100,17 @@ def replay_rows(outcomes: list[replay.Outcome], trace: session.Trace, args) -> l
                 fewer >= 0.30,
             )
         )
+        if o.delays:
+            delays = sorted(o.delays)
+            rows.append(
+                Row(
+                    "replay",
+                    f"{label}: last key -> ghost text, p50 / p90",
+                    f"{delays[len(delays) // 2] * 1000:.0f} / "
+                    f"{delays[int(len(delays) * 0.9)] * 1000:.0f} ms ({len(delays)} shown in time)",
+                    "",
+                )
+            )
         rows.append(
             Row(
                 "replay",

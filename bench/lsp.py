@@ -95,16 +95,17 @@ class LspProcess:
         capabilities: Mapping[str, Any],
         options: Mapping[str, Any] | None = None,
         root_uri: str | None = None,
+        client_info: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        result = await self.request(
-            "initialize",
-            {
-                "processId": os.getpid(),
-                "rootUri": root_uri,
-                "capabilities": dict(capabilities),
-                "initializationOptions": dict(options or {}),
-            },
-        )
+        params: dict[str, Any] = {
+            "processId": os.getpid(),
+            "rootUri": root_uri,
+            "capabilities": dict(capabilities),
+            "initializationOptions": dict(options or {}),
+        }
+        if client_info is not None:
+            params["clientInfo"] = dict(client_info)
+        result = await self.request("initialize", params)
         self.notify("initialized", {})
         return result
 

@@ -68,6 +68,9 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    #: Seconds (unscaled) from the last edit to an answer with text that came in time: what a
+    #: user waits for the ghost text after the last key.
+    delays: list[float] = field(default_factory=list)
 
     @property
     def local_share(self) -> float:
@@ -111,11 +114,18 @@ def _server_options(scale: float) -> dict[str, Any]:
     }
 
 
+#: The editors replayed through the server, and how the table names them.
+EDITOR_NAMES = {
+    "vscode": "VS Code style",
+    "neovim": "Neovim style",
+}
+
+
 async def replay_server(
     trace: Trace, editor: str, *, scale: float, latency: float, token_delay: float
 ) -> Outcome:
     model = SessionModel()
-    outcome = Outcome(f"codestral-ls, {'VS Code' if editor == 'vscode' else 'Neovim'} style")
+    outcome = Outcome(f"codestral-ls, {EDITOR_NAMES[editor]}")
     with FakeMistral(
         api_key="test-key", latency=latency * scale, token_delay=token_delay * scale
     ) as fake:
@@ -123,7 +133,9 @@ async def replay_server(
         server = await LspProcess.spawn(server_environment(fake.base_url))
         try:
             caps = VSCODE_CAPABILITIES if editor == "vscode" else NEOVIM_CAPABILITIES
-            result = await server.initialize(caps, _server_options(scale))
+            # Neovim names itself (the server shapes its inline items for it).
+            client_info = {"name": "Neovim", "version": "0.12.0"} if editor == "neovim" else None
+            result = await server.initialize(caps, _server_options(scale), client_info=client_info)
             encoding = PositionEncoding.from_lsp(
                 result["capabilities"].get("positionEncoding", "utf-16")
             )
@@ -131,9 +143,10 @@ async def replay_server(
             stats = await server.request("codestral/stats", None)
             await asyncio.sleep(0.1)  # let the fake notice the last hang-ups
             outcome.upstream_calls = len(fake.fim_requests)
+            bodies = [r.body or {} for r in fake.fim_requests]  # None: not JSON (cut short)
             outcome.prompt_tokens = sum(
-                len(tokenize(r.body.get("prompt", ""))) + len(tokenize(r.body.get("suffix", "")))
-                for r in fake.fim_requests
+                len(tokenize(b.get("prompt", ""))) + len(tokenize(b.get("suffix", "")))
+                for b in bodies
             )
             outcome.completion_tokens = fake.tokens_sent
             shown = stats.get("shown", {})
@@ -176,6 +189,7 @@ async def _drive(
             outcome.shown_in_time += 1
             if served is not None:
                 served.add(at_edit)
+            outcome.delays.append((loop.time() - last_edit_at) / scale)
 
     def ask() -> None:
         nonlocal pending
@@ -186,7 +200,7 @@ async def _drive(
         futures.append(future)
         pending = (ident, future)
 
-    started = loop.time()
+    started = last_edit_at = loop.time()
     at = 0.0
     for event in trace.events:
         at += event.delay * scale
@@ -196,6 +210,7 @@ async def _drive(
         start, end, text = buffer.apply(event)
         version += 1
         server.did_change(URI, version, start, end, text)
+        last_edit_at = loop.time()
         edits += 1
         if edit_times is not None:
             edit_times.append(loop.time())
@@ -356,7 +371,7 @@ async def run_all(
     """Both editor replays through the server (at once, on two servers), then the naive ones."""
     jobs = [
         replay_server(trace, editor, scale=scale, latency=latency, token_delay=token_delay)
-        for editor in ("vscode", "neovim")
+        for editor in EDITOR_NAMES
     ]
     served = list(await asyncio.gather(*jobs)) if concurrent else [await job for job in jobs]
     answers = _Answers(SessionModel())

@@ -49,9 +49,6 @@ class ClientFeatures:
     #: out of range" on every key, and Neovim stopped asking. Such a client gets items whose
     #: range starts at column 0 (items.py).
     redraws_at_range_start: bool = False
-    #: Asks for inline completions only after its own pause in typing (Neovim: 200 ms), and
-    #: sends didChange in batches: a debounce of ours would come on top of its own.
-    debounces_inline_requests: bool = False
 
     @classmethod
     def of(
@@ -86,5 +83,4 @@ class ClientFeatures:
             create_files=document_changes and types.ResourceOperationKind.Create in operations,
             apply_edit=has("workspace.apply_edit"),
             redraws_at_range_start=neovim,
-            debounces_inline_requests=neovim,
         )

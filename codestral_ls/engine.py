@@ -66,8 +66,6 @@ class _Asked:
     ticket: Ticket
     edits: int  # the document's edit count when the request came
     invoked: bool
-    #: The client waited for a pause in typing before it asked (Neovim): no debounce of ours.
-    client_waited: bool = False
 
 
 @dataclass
@@ -224,15 +222,11 @@ class CompletionEngine:
         cursor: Cursor,
         *,
         invoked: bool = False,
-        client_waited: bool = False,
     ) -> Completion | None:
         """The completion to show at ``cursor``, or ``None``.
 
         ``invoked`` marks a request the user asked for explicitly: it skips the debounce and
-        is let through a paused circuit breaker. ``client_waited``: the client asked only after
-        its own pause in typing (Neovim's 200 ms), so the debounce is skipped too: counted from
-        the last didChange, which Neovim sends in 150 ms batches, it added a second wait on top
-        of the client's (118 ms p50). Never raises for API failures.
+        is let through a paused circuit breaker. Never raises for API failures.
         """
         self.stats.requests += 1
         context = self._sendable_context(document, cursor)
@@ -248,7 +242,7 @@ class CompletionEngine:
         try:
             if context is None:
                 return None
-            asked = _Asked(document, cursor, context, ticket, edits, invoked, client_waited)
+            asked = _Asked(document, cursor, context, ticket, edits, invoked)
             if rest is not None:
                 return self._from_typed_ahead(asked, rest)
             if joined is not None:
@@ -270,7 +264,7 @@ class CompletionEngine:
             log.exception("completion failed: internal error")
             return None
         finally:
-            await self._latest.finish(ticket)
+            await self._latest.after_older(self._latest.finish(ticket))
 
     def _sendable_context(self, document: Document, cursor: Cursor) -> FimContext | None:
         """The FIM context, or ``None`` when nothing may be sent from here."""
@@ -305,7 +299,7 @@ class CompletionEngine:
         request = self.fim_request(context)
         key = cache_key(request, context.mode.value, self.settings.max_lines)
         cached = self.cache.get(key)
-        if cached is None and not (asked.invoked or asked.client_waited):
+        if cached is None and not asked.invoked:
             await self._latest.wait_until_quiet(asked.ticket, context_factor(context.line_before))
             self._check_unedited(asked)
             cached = self.cache.get(key)  # a request that shared the wait may have filled it

@@ -36,9 +36,9 @@ T = TypeVar("T")
 _PAUSE_FACTOR = 2.5
 #: Used when the bounds are zero (no debounce at all).
 _PAUSE_SECONDS = 1.0
-#: Longest a request waits for the one it superseded to be answered first (that one leaves at
-#: its next step: this bound is only a guard).
-_OLDER_ANSWER_WAIT = 1.0
+#: Turns of the event loop a request answered at once gives the one it superseded, to be
+#: answered first (it needs four: its stop event, asyncio.wait, its own step, its answer).
+_TURNS_FOR_OLDER = 8
 #: The rhythm needs a few samples before it is trusted over the configured delay.
 _MIN_SAMPLES = 5
 
@@ -147,24 +147,33 @@ class LatestRequest:
         self._current[document] = ticket
         return ticket
 
-    async def finish(self, ticket: Ticket) -> None:
-        """The request is answered: but not before the one it superseded.
-
-        Neovim shows whichever inline answer arrives last. A superseded request leaves at its
-        next step (empty), a newer one answered from memory has no step to take: it would be
-        answered first, and the older empty answer would hide its ghost text. So the newer
-        waits for the older to be answered, and one more turn of the loop, in which the older
-        answer is written (pygls writes it from its task's done callback).
-        """
+    def finish(self, ticket: Ticket) -> Ticket | None:
+        """The request is answered; returns the request it superseded if that one is not
+        answered yet (see :meth:`after_older`)."""
         older = ticket.replaces
-        if older is not None and not older.finished.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(older.finished.wait(), _OLDER_ANSWER_WAIT)
-            await asyncio.sleep(0)
         ticket.replaces = None
         ticket.finished.set()
         if self._current.get(ticket.document) is ticket:
             del self._current[ticket.document]
+        return older if older is not None and not older.finished.is_set() else None
+
+    @staticmethod
+    async def after_older(older: Ticket | None) -> None:
+        """Let the superseded request ``older`` be answered before this one.
+
+        Neovim shows whichever inline answer arrives last. A superseded request leaves at its
+        next steps (empty); a newer one answered from memory takes none, so it was answered
+        first and the older empty answer hid its ghost text. A few turns of the event loop let
+        the older one end and its answer be written (pygls writes it from its task's done
+        callback). Only turns of the loop, never a wait on the older one: nothing can hang.
+        """
+        if older is None:
+            return
+        for _ in range(_TURNS_FOR_OLDER):
+            if older.finished.is_set():
+                break
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # its answer is written one turn after it ends
 
     async def wait_until_quiet(self, ticket: Ticket, factor: float = 1.0) -> None:
         """Wait until the document has been quiet for the debounce delay times ``factor``

@@ -369,12 +369,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
             return types.InlineCompletionList(items=[])
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         cursor = document.cursor(params.position.line, params.position.character)
-        completion = await ls.engine.complete(
-            document,
-            cursor,
-            invoked=invoked,
-            client_waited=ls.client_features.debounces_inline_requests,
-        )
+        completion = await ls.engine.complete(document, cursor, invoked=invoked)
         if completion is None:
             return types.InlineCompletionList(items=[])
         suggestions = [completion]

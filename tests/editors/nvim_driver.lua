@@ -11,7 +11,6 @@ local enter_scenario
 local outage_scenario
 local progress_scenario
 local stale_accept_scenario
-local own_debounce_scenario
 local recovery_scenario
 
 local function finish(ok, err)
@@ -284,29 +283,6 @@ stale_accept_scenario = function(bufnr)
   finish(true)
 end
 
---- Issue 11 item 8: Neovim waits 200 ms before it asks; the server must not wait again. The
---- test sets the server's debounce to 5 s: the ghost text must come well before that.
-own_debounce_scenario = function(bufnr)
-  wait_until('server initialized', function()
-    local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
-    return client and client.initialized
-  end)
-  vim.api.nvim_win_set_cursor(0, { 2, 0 })
-  vim.api.nvim_input('A')
-  wait_until('first ghost text (warm)', function()
-    local ghost = ghost_text(bufnr)
-    return vim.api.nvim_get_mode().mode == 'i' and ghost and ghost.text:find('a + b', 1, true)
-  end)
-  local typed_at = vim.uv.hrtime()
-  type_key(bufnr, 'z') -- not what was suggested: a new call is needed
-  result.ghost = wait_until('ghost text before the server debounce would end', function()
-    local ghost = ghost_text(bufnr)
-    return ghost and ghost.text:find('+ 1', 1, true) and ghost
-  end, 4000)
-  result.ghost_ms = (vim.uv.hrtime() - typed_at) / 1e6
-  finish(true)
-end
-
 --- Issue 11 item 10: after an outage ends, :checkhealth shows the current state, not the last
 --- error. Explicit requests (the plugin's "ask now") go through the paused breaker.
 recovery_scenario = function(bufnr)
@@ -351,9 +327,6 @@ co = coroutine.create(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'recovery' then
     return recovery_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'own_debounce' then
-    return own_debounce_scenario(bufnr)
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'progress' then
     return progress_scenario(bufnr)
