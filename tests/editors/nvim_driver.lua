@@ -258,6 +258,10 @@ end
 --- Issue 11 item 7: keys typed into the ghost text, then <Tab> before Neovim asked again. The
 --- shown item is stale: it must not be pasted over its old range ("return a + bret").
 stale_accept_scenario = function(bufnr)
+  wait_until('server initialized', function()
+    local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
+    return client and client.initialized
+  end)
   result.complhint = vim.api.nvim_get_hl(0, { name = 'ComplHint', link = false })
   result.termguicolors = vim.o.termguicolors
   vim.api.nvim_win_set_cursor(0, { 2, 0 })
