@@ -29,8 +29,8 @@ local function finish(ok, err)
 end
 
 vim.defer_fn(function()
-  finish(false, 'watchdog: the scenario did not finish in 40 s')
-end, 40000)
+  finish(false, 'watchdog: the scenario did not finish in 80 s')
+end, 80000)
 
 local co
 local function resume()
@@ -174,7 +174,7 @@ enter_scenario = function(bufnr)
   result.first_ghost = wait_until('ghost text on the indented line', function()
     local ghost = ghost_text(bufnr)
     return vim.api.nvim_get_mode().mode == 'i' and ghost and ghost.text:find('return', 1, true) and ghost
-  end)
+  end, 30000) -- the first answer of a fresh server, on a loaded machine
   result.indented = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
   type_key(bufnr, '<CR>')
   result.after_enter = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
@@ -269,7 +269,7 @@ stale_accept_scenario = function(bufnr)
   wait_until('first ghost text', function()
     local ghost = ghost_text(bufnr)
     return vim.api.nvim_get_mode().mode == 'i' and ghost and ghost.text:find('a + b', 1, true)
-  end)
+  end, 30000) -- the first answer of a fresh server, on a loaded machine
   vim.api.nvim_input('ret<Tab>')
   result.after_tab = wait_until('keys typed, tab handled', function()
     local line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]

@@ -49,7 +49,7 @@ def run_neovim(
         [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
         env,
         tmp_path,
-        timeout=60,
+        timeout=100,
     )
     result_file = tmp_path / "result.json"
     assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
