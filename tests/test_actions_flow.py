@@ -108,8 +108,10 @@ async def test_the_server_advertises_code_actions_and_the_command(editor: Action
     provider = editor.server_capabilities.code_action_provider
     assert isinstance(provider, types.CodeActionOptions) and provider.resolve_provider
     assert "quickfix" in provider.code_action_kinds and "refactor" in provider.code_action_kinds
-    assert list(editor.server_capabilities.execute_command_provider.commands) == [
-        "codestral.runAction"
+    assert sorted(editor.server_capabilities.execute_command_provider.commands) == [
+        "codestral.accepted",
+        "codestral.runAction",
+        "codestral.toggle",
     ]
 
 
