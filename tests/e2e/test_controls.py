@@ -119,11 +119,12 @@ async def test_an_explicit_request_offers_distinct_alternatives_and_an_automatic
         return {None: "return a + b", 1: "return b + a", 2: "return a + b"}.get(seed, "?")
 
     fake.fim_responder = answer
-    session.open(A, 'API_KEY = "sk-' + "x" * 40 + '"\ndef add(a, b):\n    \n')
-    automatic = await session.inline(A, 2, 4)
+    code = "import math\nimport os\n\nTAU = 2 * math.pi\n"  # not "mostly credentials"
+    session.open(A, code + 'API_KEY = "sk-' + "x" * 40 + '"\ndef add(a, b):\n    \n')
+    automatic = await session.inline(A, 6, 4)
     assert len(automatic.items) == 1 and len(fake.fim_requests) == 1
 
-    explicit = await session.inline(A, 2, 4, invoked=True)
+    explicit = await session.inline(A, 6, 4, invoked=True)
     texts = [item.insert_text for item in explicit.items]
     assert texts == ["return a + b", "return b + a"]  # the duplicate (seed 2) is left out
     extra = [request.body for request in fake.fim_requests[1:]]
@@ -133,6 +134,6 @@ async def test_an_explicit_request_offers_distinct_alternatives_and_an_automatic
     ids = {item.command.arguments[0]["id"] for item in explicit.items}
     assert len(ids) == 2
 
-    again = await session.inline(A, 2, 4, invoked=True)  # cycling again: all from the cache
+    again = await session.inline(A, 6, 4, invoked=True)  # cycling again: all from the cache
     assert [item.insert_text for item in again.items] == texts
     assert len(fake.fim_requests) == 3

@@ -180,14 +180,19 @@ def test_excluded_files_are_never_sent(fake: FakeMistral, tmp_path: Path) -> Non
 
 def test_secrets_are_masked_before_they_leave(fake: FakeMistral, tmp_path: Path) -> None:
     aws = "AKIA" + "Q" * 16
-    text = f'AWS_KEY = "{aws}"\nDB_PASSWORD = "correct-horse-battery"\ndef connect():\n    \n'
+    # Enough ordinary code that the file is not "mostly credentials" (privacy.mostly_secrets
+    # withholds such a file whole): these secrets must be masked, not the file withheld.
+    code = "import os\nimport json\nimport logging\n\nlog = logging.getLogger(__name__)\n"
+    text = (
+        code + f'AWS_KEY = "{aws}"\nDB_PASSWORD = "correct-horse-battery"\ndef connect():\n    \n'
+    )
     with start(key_environment(fake.base_url), tmp_path) as server:
         server.open(URI, text)
-        server.inline(URI, 3, 4)
+        server.inline(URI, 8, 4)
         server.notify(
             "workspace/didChangeConfiguration", {"settings": {"codestral": {"maskSecrets": False}}}
         )
-        server.inline(URI, 3, 4)
+        server.inline(URI, 8, 4)
         assert server.shutdown_and_exit() == 0
     masked, unmasked = (r.body["prompt"] for r in fake.fim_requests)
     assert aws not in masked and "correct-horse-battery" not in masked
