@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codestral_ls.server import create_server
 
     server = create_server()
-    server.exit_hook = lifecycle.finish  # exit codes per spec, no wait for the stdin thread
+    server.exit_hook = server.finish  # exit codes per spec, no wait for the stdin thread
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -110,13 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         stdio.serve_stdio(
             server,
-            lambda: lifecycle.finish(lifecycle.exit_code(shutdown_requested(server.protocol))),
+            lambda: server.finish(lifecycle.exit_code(shutdown_requested(server.protocol))),
             unread=early.unread if early else b"",
             on_start=lambda: early_initialize.adopt(server, early) if early else None,
         )
     # The client went away (end of stdin) without an ``exit``: as the spec's exit, 0 only
     # after a ``shutdown``.
-    lifecycle.finish(lifecycle.exit_code(shutdown_requested(server.protocol)))
+    server.finish(lifecycle.exit_code(shutdown_requested(server.protocol)))
     return 0
 
 

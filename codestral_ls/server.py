@@ -154,7 +154,7 @@ class CodestralServer(LanguageServer):
         self.engine.on_calls_changed = self.controls.refresh_status
         self.engine.on_answer = self.controls.called
         self._told_setup_problem: str | None = None
-        #: Ends the process with an exit code (``cli`` sets :func:`lifecycle.finish`); unset
+        #: Ends the process with an exit code (``cli`` sets :meth:`finish`); unset
         #: in-process, where pygls's own ``exit`` handling applies.
         self.exit_hook: Callable[[int], None] | None = None
         self._parent_watch: asyncio.Task[None] | None = None
@@ -180,6 +180,12 @@ class CodestralServer(LanguageServer):
             self.exit_hook(code)
         else:
             self.shutdown()
+
+    def finish(self, code: int) -> None:
+        """End the process with ``code`` (``exit``, end of stdin, the editor gone), after
+        writing what must outlive it: the usage counts of the last minute."""
+        self.controls.close()
+        lifecycle.finish(code)
 
     async def close_calls(self) -> None:
         """Cancel the running completions, then close the HTTP connections."""

@@ -13,6 +13,7 @@ from lsprotocol import types
 from codestral_ls import usage
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FakeMistral, Hang
+from tests.reliability.lsp_process import LspProcess, environment
 
 A = "file:///work/project/a.py"
 B = "file:///work/project/b.py"
@@ -137,3 +138,22 @@ async def test_an_explicit_request_offers_distinct_alternatives_and_an_automatic
     again = await session.inline(A, 6, 4, invoked=True)  # cycling again: all from the cache
     assert [item.insert_text for item in again.items] == texts
     assert len(fake.fim_requests) == 3
+
+
+def test_usage_is_written_when_the_editor_leaves_without_shutdown(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """Neovim quitting under load may close the pipe before its shutdown is read: the counts of
+    the last minute are written at the end of stdin too, not only at ``exit``."""
+    fake.fim_responder = lambda body: "return 1"
+    env = environment(fake.base_url, CODESTRAL_LS_STATE_DIR=str(tmp_path))
+    with LspProcess(env) as server:
+        server.initialize({"debounceMs": 0})
+        server.open(A, "def f():\n    \n")
+        assert server.inline(A, 1, 4, invoked=False)["result"]["items"]
+        server.proc.stdin.close()  # the editor is gone, no shutdown, no exit
+        assert server.wait() == 1
+    totals = usage.Counts()
+    for counts in usage.read(tmp_path / "usage.jsonl").values():
+        totals.add(counts)
+    assert (totals.shown, totals.calls) == (1, 1)
