@@ -36,6 +36,28 @@ def _emacs_with_eglot() -> str:
     return emacs
 
 
+def run_emacs(
+    emacs: str,
+    fake: FakeMistral,
+    tmp_path: Path,
+    driver: Path,
+    extra_env: dict[str, str] | None = None,
+) -> dict:
+    """Run ``driver`` in ``emacs --batch`` with the README's eglot snippet, on ``calc.py``
+    holding "    ret" in a function; return what it saw."""
+    init = tmp_path / "init.el"
+    init.write_text(PACKAGES + readme_snippet("emacs-eglot"), encoding="utf-8")
+    source = tmp_path / "calc.py"
+    source.write_text("def double(total):\n    ret\n", encoding="utf-8")
+    env = editor_environment(fake.base_url)
+    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
+    env["CODESTRAL_TEST_FILE"] = str(source)
+    env["HOME"] = str(tmp_path)  # no user config, no eglot state from elsewhere
+    env.update(extra_env or {})
+    command = [emacs, "--batch", "-Q", "-l", str(init), "-l", str(driver)]
+    return run_driver(command, env, tmp_path, timeout=60)
+
+
 def test_eglot_completion_at_point_inserts_the_completion(
     fake: FakeMistral, tmp_path: Path
 ) -> None:
@@ -52,18 +74,7 @@ def test_eglot_completion_at_point_inserts_the_completion(
         return f"```python\n{REFACTORED}\n```"
 
     fake.chat_responder = chat
-    init = tmp_path / "init.el"
-    init.write_text(PACKAGES + readme_snippet("emacs-eglot"), encoding="utf-8")
-    source = tmp_path / "calc.py"
-    source.write_text("def double(total):\n    ret\n", encoding="utf-8")
-    env = editor_environment(fake.base_url)
-    env["CODESTRAL_TEST_RESULT"] = str(tmp_path / "result.json")
-    env["CODESTRAL_TEST_FILE"] = str(source)
-    env["HOME"] = str(tmp_path)  # no user config, no eglot state from elsewhere
-    env["CODESTRAL_TEST_SIGNAL"] = str(signal)
-
-    command = [emacs, "--batch", "-Q", "-l", str(init), "-l", str(DRIVER)]
-    result = run_driver(command, env, tmp_path, timeout=60)
+    result = run_emacs(emacs, fake, tmp_path, DRIVER, {"CODESTRAL_TEST_SIGNAL": str(signal)})
 
     assert result["mode"] == "python-mode"
     assert result["server"] == "codestral-eglot-server"
