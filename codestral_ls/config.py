@@ -211,7 +211,8 @@ class Settings:
         "Files never sent to the API (no completions, no code actions), added to the built-in "
         "credential globs (`.env*`, `*.pem`, `.aws/*`, `.npmrc`, ... listed in the README); "
         "`!glob` removes a built-in one. Globs match the file name, or the path's tail when "
-        "they contain `/`; case is ignored.",
+        "they contain `/` (`dir/*`: anything below `dir`); `*` never matches `/`; case is "
+        "ignored.",
     )
     mask_secrets: bool = setting(
         True,

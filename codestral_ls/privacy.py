@@ -18,8 +18,8 @@ Recall and false positives are measured on ``fixtures/secrets/`` by ``bench/secr
 
 from __future__ import annotations
 
-import fnmatch
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
@@ -94,29 +94,10 @@ def is_excluded(uri: str, globs: Iterable[str]) -> bool:
     """Whether the document at ``uri`` matches an exclusion glob (and must never be sent).
 
     The globs are :data:`DEFAULT_EXCLUDE_GLOBS` plus the user's ``globs``, minus each default
-    the user names with a leading ``!`` (:func:`effective_globs`). A glob without ``/``
-    matches the file name (``*.pem``); one with ``/`` matches any tail of the path
-    (``.git/*`` matches ``/repo/.git/config``, ``config/secrets/*`` a folder). A folder glob
-    ending in ``/*`` matches everything below that folder, however deep. Case is ignored.
+    the user names with a leading ``!`` (:func:`effective_globs`); :class:`GlobSet` says how
+    one glob matches. Case is ignored.
     """
-    path = path_of(uri).replace("\\", "/")
-    parts = [p for p in path.split("/") if p]
-    if not parts:
-        return False
-    name = parts[-1]
-    tails = ["/".join(parts[i:]) for i in range(len(parts))]
-    for glob in effective_globs(tuple(globs)):
-        if "/" not in glob:
-            if _matches(name, glob):
-                return True
-            continue
-        if glob.endswith("/*"):
-            folder = glob[:-2]
-            if "/" not in folder and any(_matches(part, folder) for part in parts[:-1]):
-                return True
-        if any(_matches(tail, glob) for tail in tails):
-            return True
-    return False
+    return GlobSet.of(effective_globs(tuple(globs))).matches(path_of(uri))
 
 
 @functools.lru_cache(maxsize=16)
@@ -134,15 +115,141 @@ def effective_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept + [glob for glob in added if glob.lower() not in removed]))
 
 
-@functools.lru_cache(maxsize=256)
-def _glob_pattern(glob: str) -> re.Pattern[str]:
-    return re.compile(fnmatch.translate(glob.lower()))
+class GlobSet:
+    """Exclusion globs compiled into three regexes, so a path is matched in one pass each.
+
+    Matching each glob against each tail of the path cost one regex compile per glob on the
+    first request (46 compiles: 8 ms idle, 74 ms on a loaded machine) and time quadratic in
+    the path's depth (a 144 KB URI: 5 s). Here, as in ``.gitignore``:
+
+    - a glob without ``/`` matches the file name (``*.pem``, ``.env*``);
+    - a glob ending in ``/*`` (or ``/**``) matches everything below that folder, however deep
+      (``.git/*``, ``.config/gcloud/*``);
+    - any other glob with ``/`` matches a tail of the path (``.docker/config.json``);
+    - ``*``, ``?`` and ``[...]`` never match ``/``; a leading ``/`` or ``**/`` is dropped,
+      since every glob may match at any depth anyway.
+    """
+
+    def __init__(self, globs: Iterable[str]) -> None:
+        names: list[str] = []
+        tails: list[str] = []
+        folders: list[str] = []
+        for glob in globs:
+            glob = glob.lower().replace("\\", "/")
+            while glob.startswith(("/", "**/")):
+                glob = glob[1:] if glob.startswith("/") else glob[3:]
+            if glob.endswith("/**"):
+                glob = glob[:-1]
+            if not glob:
+                continue
+            if glob.endswith("/*") and len(glob) > 2:
+                folders.append(_glob_regex(glob[:-2]))
+            elif "/" in glob:
+                tails.append(_glob_regex(glob))
+            else:
+                names.append(_glob_regex(glob))
+        self._name = _either(names, "", r"\Z")
+        self._tail = _either(tails, "(?:^|/)", r"\Z")
+        self._folder = _either(folders, "(?:^|/)", "/[^/]")
+
+    @staticmethod
+    @functools.lru_cache(maxsize=16)
+    def of(globs: tuple[str, ...]) -> GlobSet:
+        """The compiled set for ``globs``, compiled once per distinct settings."""
+        return GlobSet(globs)
+
+    def matches(self, path: str) -> bool:
+        """Whether ``path`` (a file path, ``/`` or ``\\`` separated) matches a glob."""
+        parts = [part for part in path.lower().replace("\\", "/").split("/") if part]
+        if not parts:
+            return False
+        joined = "/".join(parts)
+        return bool(
+            (self._name and self._name.match(parts[-1]))
+            or (self._tail and self._tail.search(joined))
+            or (self._folder and self._folder.search(joined))
+        )
 
 
-def _matches(name: str, glob: str) -> bool:
-    """``fnmatch`` ignoring case on every platform: ``.ENV``, ``Secrets.yaml`` and ``ID_RSA``
-    are the same files to their owner (and are, on macOS and Windows file systems)."""
-    return _glob_pattern(glob).match(name.lower()) is not None
+def _either(regexes: list[str], before: str, after: str) -> re.Pattern[str] | None:
+    if not regexes:
+        return None
+    return re.compile(f"{before}(?:{'|'.join(regexes)}){after}", re.DOTALL)
+
+
+def _glob_regex(glob: str) -> str:
+    """One glob as a regex in which no wildcard matches ``/``.
+
+    Text between two stars is found with an atomic look-ahead (as ``fnmatch`` does), so
+    ``*a*b*`` stays linear on a long name instead of trying every split. Brackets follow
+    ``fnmatch``: ``[!...]`` negates, a ``]`` first in the class is literal, an unclosed
+    ``[`` is literal.
+    """
+    pieces: list[str] = []  # the regex of each run between stars, stars as None
+    current: list[str] = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        i += 1
+        if char == "*":
+            pieces.append("".join(current))
+            current = []
+            while i < len(glob) and glob[i] == "*":
+                i += 1
+            pieces.append("*")
+        elif char == "?":
+            current.append("[^/]")
+        elif char == "[":
+            end = _class_end(glob, i)
+            if end is None:
+                current.append(re.escape(char))
+                continue
+            current.append(_class_regex(glob[i:end]))
+            i = end + 1
+        else:
+            current.append(re.escape(char))
+    pieces.append("".join(current))
+    regex = []
+    stars = [n for n, piece in enumerate(pieces) if piece == "*"]
+    for n, piece in enumerate(pieces):
+        if piece != "*":
+            regex.append(piece)
+        elif n != stars[-1] and pieces[n + 1]:
+            # Not the last star: find the next run at its first place, atomically.
+            group = f"g{next(_GROUPS)}"
+            regex.append(f"(?=(?P<{group}>[^/]*?{pieces[n + 1]}))(?P={group})")
+            pieces[n + 1] = ""
+        else:
+            regex.append("[^/]*")
+    return "".join(regex)
+
+
+#: Unique names for the look-ahead groups of every glob compiled in this process.
+_GROUPS = itertools.count()
+
+
+def _class_end(glob: str, start: int) -> int | None:
+    """Index of the ``]`` closing the class opened just before ``start``, as ``fnmatch`` reads."""
+    i = start
+    if i < len(glob) and glob[i] == "!":
+        i += 1
+    if i < len(glob) and glob[i] == "]":
+        i += 1
+    end = glob.find("]", i)
+    return None if end < 0 else end
+
+
+def _class_regex(body: str) -> str:
+    """A ``[...]`` body as a regex class that never matches ``/``."""
+    negated = body.startswith("!")
+    if negated:
+        body = body[1:]
+    escaped = "".join(char if char == "-" else re.escape(char) for char in body)
+    try:
+        re.compile(f"[{escaped}]")
+    except re.error:  # a reversed range such as [z-a] holds nothing, as in fnmatch
+        return "[^/]" if negated else "(?!)"
+    return f"[^/{escaped}]" if negated else f"(?!/)[{escaped}]"
 
 
 def is_withheld(uri: str, lines: Sequence[str], globs: Iterable[str], *, detect: bool) -> bool:

@@ -87,9 +87,7 @@ GUARDED = {
 }
 #: Known to fail, owned by another issue: strict, so the fix turns them into failures to
 #: remove from here.
-KNOWN_SUPERLINEAR = {
-    "privacy.is_excluded": "issue 13: one path tail per folder, each matched (144 KB URI: 5 s)",
-}
+KNOWN_SUPERLINEAR: dict[str, str] = {}
 
 
 def patterns() -> list[tuple[str, re.Pattern[str]]]:
