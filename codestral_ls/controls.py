@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 ACCEPTED_COMMAND = "codestral.accepted"
 #: How often counted usage is appended to the file (and at exit).
 FLUSH_SECONDS = 60.0
+#: "Waiting for the API" is told only for a call still running after this long: most calls
+#: end sooner, and two notifications per keystroke's call would cost the editor a redraw each
+#: (a statusline flicker) and the server two writes on the completion's own path.
+WAITING_SHOWN_AFTER = 0.1
 
 
 class Controls:
@@ -46,6 +50,8 @@ class Controls:
         self.board = StatusBoard(self._inputs, self._send_status)
         self._flusher: asyncio.TimerHandle | None = None
         self._status_timer: asyncio.TimerHandle | None = None
+        self._waiting_timer: asyncio.TimerHandle | None = None
+        self.waiting_shown_after = WAITING_SHOWN_AFTER
         #: Status notifications wait for ``initialized`` (none before the initialize answer).
         self._started = False
 
@@ -93,6 +99,24 @@ class Controls:
                 self._status_timer = asyncio.get_running_loop().call_later(
                     remaining + 0.05, self.refresh_status
                 )
+
+    def calls_changed(self) -> None:
+        """An upstream call started or ended: an end is told at once (it may be an outage),
+        a start only once the call has run for ``waiting_shown_after`` seconds."""
+        if self._server.engine.calls_running == 0:
+            if self._waiting_timer is not None:
+                self._waiting_timer.cancel()
+                self._waiting_timer = None
+            self.refresh_status()
+        elif self._waiting_timer is None:
+            with contextlib.suppress(RuntimeError):  # no loop: nothing to schedule
+                self._waiting_timer = asyncio.get_running_loop().call_later(
+                    self.waiting_shown_after, self._show_waiting
+                )
+
+    def _show_waiting(self) -> None:
+        self._waiting_timer = None
+        self.refresh_status()
 
     def _inputs(self) -> Inputs:
         server = self._server

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from codestral_ls.status import Inputs, Status, StatusBoard, describe, document_status
+from codestral_ls.status import (
+    STATUS_NOTIFICATION,
+    Inputs,
+    Status,
+    StatusBoard,
+    describe,
+    document_status,
+)
 from codestral_ls.switches import Switches, parse_arguments
+from tests.unit.test_pygls_compat import server_with_output, settled
 
 READY = Inputs(
     enabled_setting=True,
@@ -115,3 +125,37 @@ def test_the_board_tells_only_changes():
     inputs[0] = READY
     board.refresh()
     assert [status.state for status in sent] == ["idle", "waiting", "idle"]
+
+
+def _told_states(output: Any) -> list[str]:
+    return [m["params"]["state"] for m in output.sent if m.get("method") == STATUS_NOTIFICATION]
+
+
+async def test_a_call_shorter_than_the_delay_tells_nothing() -> None:
+    """Two notifications per keystroke's call would cost a redraw each: a call that ends
+    before ``waiting_shown_after`` leaves the statusline alone."""
+    server, output = server_with_output()
+    controls = server.controls
+    controls.waiting_shown_after = 0.0  # even a timer due at once comes too late
+    controls.start()
+    server.engine.calls_running = 1
+    controls.calls_changed()
+    server.engine.calls_running = 0
+    controls.calls_changed()
+    await settled()
+    assert _told_states(output) == ["idle"]
+
+
+async def test_a_call_still_running_after_the_delay_shows_waiting_then_idle() -> None:
+    server, output = server_with_output()
+    controls = server.controls
+    controls.waiting_shown_after = 0.0
+    controls.start()
+    server.engine.calls_running = 1
+    controls.calls_changed()
+    controls.calls_changed()  # a second call starting does not schedule a second timer
+    await settled()
+    assert _told_states(output) == ["idle", "waiting"]
+    server.engine.calls_running = 0
+    controls.calls_changed()
+    assert _told_states(output) == ["idle", "waiting", "idle"]
