@@ -37,7 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Module (path under codestral_ls/, without .py) -> its fast tests.
 TARGETS: dict[str, tuple[str, ...]] = {
-    "prompt": ("tests/unit/test_prompt_and_postprocess.py", "tests/unit/test_indentation.py"),
+    "prompt": (
+        "tests/unit/test_prompt_and_postprocess.py",
+        "tests/unit/test_prompt_rules.py",
+        "tests/unit/test_indentation.py",
+    ),
     "postprocess": (
         "tests/unit/test_prompt_and_postprocess.py",
         "tests/unit/test_postprocess_rules.py",
@@ -80,6 +84,9 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("postprocess", 143, "0 -> 1"): "the same offset on every imbalance compared",
     ("indentation", 44, "Gt -> GtE"): "an increase of 0 is outside the 2..8 steps counted",
     ("indentation", 45, "1 -> 2"): "every count doubled: the most common step stays the same",
+    ("prompt", 53, "True -> False"): "frozen: a FimContext is only copied (replace), never changed",
+    ("prompt", 94, "0 -> 1"): "min_indent is read in multi-line mode only; this is single-line",
+    ("prompt", 100, "Lt -> LtE"): "line_text is '' past the end: the search stops one line later",
     ("scheduling", 53, "40 -> 41"): "one more sample of 40 cannot move their 85th percentile",
     ("scheduling", 274, "True -> False"): "frozen: a RunningCall is never changed or hashed",
 }
