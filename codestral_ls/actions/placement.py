@@ -103,7 +103,7 @@ def test_file_change(tests: TestsFile, source: Document, code: str) -> FileChang
     if tests.on_disk:  # a file with text in it: below that text
         return FileChange(document, [append_at_end(document, block, gap=2)])
     # A new or empty file: the tests are all of it, in the source's line ends.
-    whole = Replacement(document.cursor(0, 0), document.line_end(0), block + newline)
+    whole = Replacement(Cursor(0, 0), document.line_end(0), block + newline)
     return FileChange(document, [whole], create=tests.on_disk is None)
 
 
@@ -159,7 +159,7 @@ def tests_below(document: Document, target: Target, code: str, language: str) ->
         last = statement(document, target.start.line)[1]
     end = document.line_end(last)
     text = newline * (gap + 1) + tests
-    if end.line + 1 < document.line_count and document.line_text(end.line + 1).strip():
+    if document.line_text(end.line + 1).strip():  # "" past the end: nothing follows
         text += newline * gap
     return [Replacement(end, end, text)]
 
@@ -172,8 +172,8 @@ def append_at_end(document: Document, block: str, gap: int = 1) -> Replacement:
     if not document.text.strip():
         return Replacement(Cursor(0, 0), end, block + newline)
     trailing_blank = 0
-    for line in range(last - 1, -1, -1):  # blank lines before the final (empty) one
-        if document.line_text(line).strip():
+    for line in reversed(document.lines[:last]):  # blank lines before the final (empty) one
+        if line.strip():
             break
         trailing_blank += 1
     if document.line_text(last):
