@@ -215,3 +215,127 @@ def test_a_created_test_file_never_overwrites_one_that_appeared_meanwhile() -> N
     assert create.options.overwrite is False and create.options.ignore_if_exists is True
     with pytest.raises(ValueError, match="documentChanges"):
         workspace_edit([change], versioned=False)
+
+
+# -- rules found unpinned by the mutation score (second pass) ----------------------------------
+
+
+def test_a_reply_is_appended_even_when_the_landing_names_a_target() -> None:
+    chat = Document("file:///w/q.codestral.md", "## You\n\nWhy?\n", version=3)
+    target = find_target(chat, Cursor(2, 0), Cursor(2, 0))
+    assert target is not None
+    reply = placement.Landing(Placement.APPEND_REPLY, chat, 3, target)
+    [change] = placement.changes_for(reply, "Because.")
+    [replacement] = change.replacements
+    assert replacement.start == replacement.end == Cursor(3, 0)  # the placement decides
+
+
+def test_replacing_keeps_the_instruction_unless_told_to_drop_it() -> None:
+    doc = document("# codestral: make it typed\ndef add(a, b):\n    return a + b\n")
+    target = find_target(doc, Cursor(1, 0), Cursor(1, 0))
+    assert target is not None and target.instruction_line == 0
+    [only] = placement.replace_target(doc, target, "def add(a: int, b: int) -> int: ...")
+    assert only.start == Cursor(1, 0)
+
+
+def test_a_multi_line_answer_to_a_within_line_refactor_keeps_every_line() -> None:
+    doc = document("    total = sum(values)\n")
+    target = find_target(doc, Cursor(0, 12), Cursor(0, 23))
+    assert target is not None and not target.whole_lines
+    answer = "functools.reduce(\n    operator.add,\n\n    values,\n)"
+    [replacement] = placement.replace_target(doc, target, answer)
+    # The first line continues the line; the others take its indentation; blank stays blank.
+    assert replacement.text == "functools.reduce(\n        operator.add,\n\n        values,\n    )"
+
+
+def test_a_selection_of_three_lines_is_repaired_against_those_lines_only() -> None:
+    # The line after the selection is less indented: it must not count as the target's.
+    doc = document("class A:\n    def f(self):\n        x = 1\n        return x\nb = A()\n")
+    target = find_target(doc, Cursor(1, 0), Cursor(3, 5))
+    assert target is not None and (target.start.line, target.end.line) == (1, 3)
+    answer = "def f(self):\n        x = 2\n        return x"
+    [replacement] = placement.replace_target(doc, target, answer)
+    assert replacement.text == "    def f(self):\n        x = 2\n        return x"
+
+
+def test_past_line_400_the_target_s_own_lines_give_the_indentation_step() -> None:
+    doc = document("x = 1\n" * 400 + "def f(a):\n\tif a:\n\t\treturn a\n\treturn 0\n")
+    target = find_target(doc, Cursor(401, 0), Cursor(401, 0))
+    assert target is not None and target.start.line == 400
+    answer = "def f(a):\n    if a:\n        return a\n    return 1"
+    [replacement] = placement.replace_target(doc, target, answer)
+    assert replacement.text == "def f(a):\n\tif a:\n\t\treturn a\n\treturn 1"
+
+
+def test_tests_below_non_python_code_leave_one_blank_line() -> None:
+    js = Document(
+        "file:///w/calc.js",
+        "function add(a, b) {\n  return a + b;\n}\nadd(1, 2);\n",
+        language_id="javascript",
+    )
+    target = find_target(js, Cursor(0, 0), Cursor(0, 0))
+    assert target is not None and target.end.line == 2
+    [replacement] = placement.tests_below(js, target, "test('add', () => {});", "javascript")
+    assert replacement.start == Cursor(2, 1)
+    assert replacement.text == "\n\ntest('add', () => {});\n"
+
+
+def test_tests_below_add_no_gap_when_only_the_line_above_the_end_has_text() -> None:
+    doc = document("def add(a, b):\n    x = a\n    return x + b\n\nprint(add(1, 2))\n")
+    target = find_target(doc, Cursor(0, 0), Cursor(0, 0))
+    assert target is not None and target.end.line == 2
+    [replacement] = placement.tests_below(doc, target, "def test_add(): ...", "python")
+    assert replacement.text == "\n\n\ndef test_add(): ..."
+
+
+def test_tests_below_the_last_block_of_a_file_without_a_final_newline() -> None:
+    doc = document("def add(a, b):\n    return a + b")
+    target = find_target(doc, Cursor(0, 0), Cursor(0, 0))
+    [replacement] = placement.tests_below(doc, target, "def test_add(): ...", "python")
+    assert (replacement.start, replacement.text) == (Cursor(1, 16), "\n\n\ndef test_add(): ...")
+
+
+def test_tests_appended_to_an_open_or_saved_test_file_follow_two_blank_lines() -> None:
+    code = "def test_add():\n    assert add(1, 2) == 3"
+    opened = document("import calc\n", "file:///w/test_calc.py")
+    change = placement.test_file_change(placement.TestsFile(opened.uri, opened), document(), code)
+    [replacement] = change.replacements
+    assert (replacement.start, replacement.text) == (Cursor(1, 0), "\n\n" + code + "\n")
+    saved = placement.TestsFile("file:///w/test_calc.py", on_disk="import calc\n")
+    [replacement] = placement.test_file_change(saved, document(), code).replacements
+    assert (replacement.start, replacement.text) == (Cursor(1, 0), "\n\n" + code + "\n")
+
+
+def test_appending_to_an_empty_open_test_file_writes_from_its_first_line() -> None:
+    empty = document("", "file:///w/test_calc.py")
+    change = placement.test_file_change(
+        placement.TestsFile(empty.uri, empty), document(), "def test(): ..."
+    )
+    [replacement] = change.replacements
+    assert (replacement.start, replacement.end, replacement.text) == (
+        Cursor(0, 0),
+        Cursor(0, 0),
+        "def test(): ...\n",
+    )
+
+
+def test_appending_after_one_blank_line_adds_the_other() -> None:
+    replacement = placement.append_at_end(document("x = 1\n\n"), "y", gap=2)
+    assert (replacement.start, replacement.text) == (Cursor(2, 0), "\ny\n")
+    only_last = placement.append_at_end(document("\n\nx = 1"), "y", gap=2)
+    assert (only_last.start, only_last.text) == (Cursor(2, 5), "\n\n\ny\n")
+
+
+def test_files_that_are_already_tests_or_not_source_get_no_companion() -> None:
+    uri = placement.companion_test_uri
+    assert uri("file:///w/calc.test.ts", "typescript") is None
+    assert uri("file:///w/calc.spec.js", "javascript") is None
+    assert uri("file:///w/calc", "javascript") is None  # no extension to repeat
+    assert uri("file:///w/calc.jsx", "javascriptreact") == "file:///w/calc.test.jsx"
+    assert uri("file:///w/main.go.tmpl", "go") is None  # a template, not Go source
+    assert uri("file:///w/calc_test.go", "go") is None
+    assert uri("file:///w/calc.go", "rust") is None
+    assert uri("file:///w/Makefile", "makefile") is None  # not test_Makefile.py
+    assert uri("file:///w/bin/tool", "python") == "file:///w/bin/test_tool.py"  # a script
+    assert uri("file:///w/conftest.py", "python") is None
+    assert uri("file:///w/calc_test.py", "python") is None
