@@ -1,28 +1,44 @@
-"""The open documents, kept as lists of lines so that a keystroke costs O(line), not O(file).
+"""The open documents, kept as a few large chunks so that a keystroke costs O(window + log n).
 
 pygls's own ``TextDocument`` re-splits and rebuilds the whole text on every incremental edit,
-which is milliseconds per keystroke on a megabyte file. Completion only ever needs the lines
-around the cursor, so this store keeps each document as a list of lines (each with its own
-terminator) and splices edits in place.
+which is milliseconds per keystroke on a megabyte file. A list of lines (the previous store)
+fixed that for ordinary files, but cost 2.6 times the text in memory (a ``str`` object per
+line is ~57 bytes of overhead) and still did O(line) work per keystroke on a minified 10 MB
+line. So a document is now a list of chunks of :data:`CHUNK_CHARS` characters (between a
+quarter and twice that), cut after a line end where one is near, never inside a ``\\r\\n``,
+with three Fenwick trees over the chunks: their lengths, their line ends and their lengths in
+the client's position encoding. Finding line ``n``, the chunk of an offset, or the chunk
+where column ``c`` of a long line falls is O(log chunks); an edit rewrites the one or two
+chunks it touches, O(chunk). Only a window around the edit or the cursor is ever scanned,
+copied or converted, whatever the length of its line or file. The offsets of the line ends
+inside a chunk are found once per version of that chunk (an ``array``, 4 bytes a line).
 
 Positions arrive in the encoding negotiated at ``initialize`` (utf-8 for Neovim and Helix,
 utf-16 for VS Code, utf-32 for some). :class:`PositionEncoding` converts between those code
-units and Python string indices, one line at a time. Out-of-range positions are clamped, the
-way editors expect: a column past the end of a line means its end, a line past the end of the
-document means the end of the document, a column inside a multi-unit character rounds down.
+units and Python string indices. Out-of-range positions are clamped, the way editors expect: a
+column past the end of a line means its end, a line past the end of the document means the end
+of the document, a column inside a multi-unit character rounds down.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
+from typing import overload
 
 #: An LSP line terminator (``str.splitlines`` knows many more: U+2028, U+0085, \f ...).
 _TERMINATOR = re.compile(r"(\r\n|\r|\n)")
 #: Code points that take two utf-16 units (a surrogate pair).
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+#: A chunk's usual size in characters: big enough that the per-chunk cost (a ``str`` header,
+#: three tree entries) is ~1% of the text, small enough that rewriting one per keystroke
+#: (a copy, a count of its line ends, its length in utf-8 or utf-16) takes microseconds.
+CHUNK_CHARS = 16_384
 
 
 def split_lines(text: str) -> list[str]:
@@ -79,6 +95,15 @@ class PositionEncoding(str, Enum):
             return 2
         return 3 if code < 0x10000 else 4
 
+    def length(self, text: str) -> int:
+        """How many code units of this encoding ``text`` takes (one C pass, no Python loop)."""
+        if self is PositionEncoding.UTF32 or text.isascii():
+            return len(text)
+        if self is PositionEncoding.UTF16:
+            # surrogatepass: a lone surrogate (valid in JSON text) is one unit, as in units()
+            return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+        return len(text.encode("utf-8", errors="surrogatepass"))
+
     def index_of_column(self, text: str, column: int) -> int:
         """Python index in ``text`` of client ``column``; clamped, rounding down inside a char.
 
@@ -97,13 +122,7 @@ class PositionEncoding(str, Enum):
 
     def column_of_index(self, text: str, index: int) -> int:
         """Client column of the Python ``index`` in ``text``."""
-        prefix = text[:index]
-        if self is PositionEncoding.UTF32 or prefix.isascii():
-            return len(prefix)
-        if self is PositionEncoding.UTF16:
-            # surrogatepass: a lone surrogate (valid in JSON text) is one unit, as in units()
-            return len(prefix.encode("utf-16-le", errors="surrogatepass")) // 2
-        return len(prefix.encode("utf-8", errors="surrogatepass"))
+        return self.length(text[:index])
 
 
 def _utf16_index(prefix: str, column: int) -> int:
@@ -134,16 +153,98 @@ def _whole_utf8(data: bytes) -> bytes:
     return data if len(data) - lead >= needed else data[:lead]
 
 
+def _count_ends(text: str) -> int:
+    """How many line ends ``text`` holds (a ``\\r\\n`` is one), in three C passes."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def cut_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> list[str]:
+    """``text`` as chunks of at most ``2 * chunk_chars`` characters, all but the last between
+    half and once ``chunk_chars`` (so the last has more than ``chunk_chars`` when there are
+    several): each cut right after the last ``\\n`` of that range if it has one, else at
+    ``chunk_chars``, moved past a ``\\r\\n`` it would split. A text that fits is one chunk
+    (the same ``str``, not a copy); ``""`` is ``[""]``.
+    """
+    chunks = []
+    start = 0
+    while len(text) - start > 2 * chunk_chars:
+        end = text.rfind("\n", start + chunk_chars // 2, start + chunk_chars) + 1
+        if not end:
+            end = start + chunk_chars
+            end += text.startswith("\r\n", end - 1)
+        chunks.append(text[start:end])
+        start = end
+    chunks.append(text[start:])
+    return chunks
+
+
+class _Sums:
+    """Counts (one per chunk) and their running totals, as a Fenwick tree: changing a count,
+    the total of the first ``n`` and the place where a running total is reached all cost
+    O(log n). Replacing several counts at once rebuilds the tree, O(n), which only happens
+    when an edit changes the number of chunks (once per ``CHUNK_CHARS`` typed)."""
+
+    def __init__(self, values: list[int]) -> None:
+        self.values = values
+        self._build()
+
+    def _build(self) -> None:
+        size = len(self.values)
+        tree = [0, *self.values]
+        for index in range(1, size + 1):
+            parent = index + (index & -index)
+            if parent <= size:
+                tree[parent] += tree[index]
+        self._tree = tree
+        self._top = 1 << size.bit_length() >> 1  # the highest power of two <= size
+        self.total = sum(self.values)
+
+    def set(self, index: int, value: int) -> None:
+        delta = value - self.values[index]
+        self.values[index] = value
+        self.total += delta
+        position = index + 1
+        while position < len(self._tree):
+            self._tree[position] += delta
+            position += position & -position
+
+    def splice(self, start: int, stop: int, values: list[int]) -> None:
+        self.values[start:stop] = values
+        self._build()
+
+    def before(self, index: int) -> int:
+        """The total of the counts before ``index``."""
+        total = 0
+        while index > 0:
+            total += self._tree[index]
+            index &= index - 1
+        return total
+
+    def find(self, value: int) -> tuple[int, int]:
+        """``(index, total before it)`` for the largest ``index`` whose total before is at most
+        ``value`` (``len(values)`` when the total of all is at most ``value``)."""
+        index = 0
+        rest = value
+        step = self._top
+        while step:
+            following = index + step
+            if following < len(self._tree) and self._tree[following] <= rest:
+                index = following
+                rest -= self._tree[following]
+            step >>= 1
+        return index, value - rest
+
+
 @dataclass(frozen=True)
 class Cursor:
-    """A position resolved to Python indices: ``line`` into the line list, ``index`` into it."""
+    """A position resolved to Python indices: ``line`` number, ``index`` into that line."""
 
     line: int
     index: int
 
 
 class Document:
-    """One open text document: its lines, version and language, edited in place."""
+    """One open text document: its text (as chunks), version and language, edited in place."""
 
     def __init__(
         self,
@@ -153,48 +254,83 @@ class Document:
         version: int | None = None,
         language_id: str = "",
         encoding: PositionEncoding = PositionEncoding.UTF16,
+        chunk_chars: int = CHUNK_CHARS,
     ) -> None:
         self.uri = uri
         self.version = version
         self.language_id = language_id
-        self.encoding = encoding
-        self.lines: list[str] = split_lines(text)
+        self._encoding = encoding
+        self._chunk_chars = chunk_chars
+        self.replace_all(text)
+
+    @property
+    def encoding(self) -> PositionEncoding:
+        return self._encoding
+
+    @encoding.setter
+    def encoding(self, encoding: PositionEncoding) -> None:
+        """Counting the chunks' units again: O(size), once (tests, a late negotiation)."""
+        self._encoding = encoding
+        self._units = _Sums([encoding.length(chunk) for chunk in self._chunks])
 
     # -- reading ---------------------------------------------------------------------------
 
     @property
     def text(self) -> str:
         """The whole text. O(size): for tests and whole-file features, never per keystroke."""
-        return "".join(self.lines)
+        return "".join(self._chunks)
+
+    @property
+    def lines(self) -> Lines:
+        """The lines with their terminators, as a read-only sequence: ``lines[n]`` and
+        ``lines[a:b]`` cost O(what they return + log n); iterating is O(size)."""
+        return Lines(self)
 
     @property
     def line_count(self) -> int:
-        return len(self.lines)
+        return self._ends.total + 1
 
     def line_text(self, line: int) -> str:
         """Content of ``line`` without its terminator ("" past the end)."""
-        if 0 <= line < len(self.lines):
-            return line_content(self.lines[line])
+        if 0 <= line < self.line_count:
+            start, end, _next = self._span(line)
+            return self.text_range(start, end)
         return ""
+
+    def line(self, line: int) -> str:
+        """``line`` with its terminator (``0 <= line < line_count``)."""
+        start, _end, following = self._span(line)
+        return self.text_range(start, following)
+
+    def text_range(self, start: int, end: int) -> str:
+        """The text between two offsets into the whole text: O(end - start + log n)."""
+        chunk, base = self._locate(start)
+        parts = []
+        while base < end and chunk < len(self._chunks):
+            text = self._chunks[chunk]
+            parts.append(text[max(start - base, 0) : end - base])
+            base += len(text)
+            chunk += 1
+        return "".join(parts)
 
     def cursor(self, line: int, column: int) -> Cursor:
         """Resolve a client (line, column) to indices, clamped into the document.
 
-        Costs O(column) at C speed, never a Python loop over the line, and copies nothing
-        past the column.
+        Costs O(min(column, chunk) + log n): a column far into a long line is found by the
+        chunks' lengths in units, then converted inside one chunk.
         """
         if line < 0:
             return Cursor(0, 0)
-        if line >= len(self.lines):
-            last = len(self.lines) - 1
+        if line >= self.line_count:
+            last = self.line_count - 1
             return Cursor(last, self.line_length(last))
-        index = self.encoding.index_of_column(self.lines[line], column)
-        return Cursor(line, min(index, self.line_length(line)))
+        start, end, _next = self._span(line)
+        return Cursor(line, self._index(start, end, column))
 
     def line_length(self, line: int) -> int:
-        """Length of ``line``'s content in characters (terminator excluded), in O(1)."""
-        text = self.lines[line]
-        return len(text) - len(terminator(text))
+        """Length of ``line``'s content in characters (terminator excluded), O(log n)."""
+        start, end, _next = self._span(line)
+        return end - start
 
     def line_end(self, line: int) -> Cursor:
         """The cursor after the last character of ``line``'s content."""
@@ -202,20 +338,22 @@ class Document:
 
     def newline(self) -> str:
         """The document's end-of-line (its first line's; ``"\\n"`` for a one-line document)."""
-        return terminator(self.lines[0]) or "\n"
+        _start, end, following = self._span(0)
+        return self.text_range(end, following) or "\n"
 
     def is_valid_position(self, line: int, column: int) -> bool:
         """Whether (line, column) names a real place (not past the end of its line or file)."""
-        if line < 0 or column < 0 or line >= len(self.lines):
+        if line < 0 or column < 0 or line >= self.line_count:
             return False
-        if column <= self.line_length(line):
+        start, end, _next = self._span(line)
+        if column <= end - start:
             return True  # every character is at least one unit of any encoding
-        content = line_content(self.lines[line])
-        return column <= self.encoding.column_of_index(content, len(content))
+        return column <= self._units_between(start, end)
 
     def column(self, cursor: Cursor) -> int:
         """The client column of ``cursor``."""
-        return self.encoding.column_of_index(self.lines[cursor.line], cursor.index)
+        start, _end, _next = self._span(cursor.line)
+        return self._units_between(start, start + cursor.index)
 
     def text_before(self, cursor: Cursor, max_chars: int) -> str:
         """Up to ``max_chars`` of text before ``cursor``, cut at a line start where possible.
@@ -223,18 +361,13 @@ class Document:
         Whole lines are taken going up from the cursor while they fit. The cursor's own line is
         always included (cut from the left only if it alone exceeds the budget).
         """
-        head = self.lines[cursor.line][: cursor.index]
-        if len(head) >= max_chars:
-            return head[len(head) - max_chars :]
-        parts = [head]
-        used = len(head)
-        for line in self._lines_upward(cursor.line - 1):
-            if used + len(line) > max_chars:
-                break
-            parts.append(line)
-            used += len(line)
-        parts.reverse()
-        return "".join(parts)
+        at = self.offset(cursor)
+        start = at - max_chars
+        if start <= 0:
+            return self.text_range(0, at)
+        window = self.text_range(start - 1, at)  # one more: is the window's start a line's?
+        found = _TERMINATOR.search(window)
+        return window[found.end() :] if found else window[1:]
 
     def chars_before(self, cursor: Cursor, count: int) -> str:
         """Exactly the last ``count`` characters before ``cursor`` (fewer at the document start).
@@ -242,56 +375,43 @@ class Document:
         Unlike :meth:`text_before` it does not stop at a line start, so it is a stable
         fingerprint of "the text just before this place". O(count), not O(document).
         """
-        head = self.lines[cursor.line][: cursor.index]
-        parts = [head]
-        used = len(head)
-        line = cursor.line - 1
-        while used < count and line >= 0:
-            parts.append(self.lines[line])
-            used += len(self.lines[line])
-            line -= 1
-        parts.reverse()
-        text = "".join(parts)
-        return text[len(text) - count :] if len(text) > count else text
+        at = self.offset(cursor)
+        return self.text_range(max(at - count, 0), at)
 
     def contains(self, cursor: Cursor) -> bool:
         """Whether ``cursor`` (indices, as from :meth:`cursor`) is still inside the document."""
-        return 0 <= cursor.line < len(self.lines) and 0 <= cursor.index <= self.line_length(
+        return 0 <= cursor.line < self.line_count and 0 <= cursor.index <= self.line_length(
             cursor.line
         )
 
     def text_after(self, cursor: Cursor, max_chars: int) -> str:
-        """Up to ``max_chars`` of text after ``cursor``, cut at a line end where possible."""
-        tail = self.lines[cursor.line][cursor.index :]
-        if len(tail) >= max_chars:
-            return tail[:max_chars]
-        parts = [tail]
-        used = len(tail)
-        for line in self.lines[cursor.line + 1 :]:
-            if used + len(line) > max_chars:
-                break
-            parts.append(line)
-            used += len(line)
-        return "".join(parts)
+        """Up to ``max_chars`` of text after ``cursor``, cut at a line end where possible (the
+        rest of the cursor's line, cut at ``max_chars`` if it alone exceeds them)."""
+        at = self.offset(cursor)
+        window = self.text_range(at, at + max_chars + 1)  # one more: is its last "\r" a line's?
+        if len(window) <= max_chars:
+            return window
+        ends = [found.end() for found in _TERMINATOR.finditer(window) if found.end() <= max_chars]
+        return window[: ends[-1] if ends else max_chars]
 
     def text_between(self, start: Cursor, end: Cursor) -> str:
         """The text from ``start`` to ``end`` (empty when ``end`` is before ``start``)."""
-        if (end.line, end.index) <= (start.line, start.index):
-            return ""
-        if start.line == end.line:
-            return self.lines[start.line][start.index : end.index]
-        middle = "".join(self.lines[start.line + 1 : end.line])
-        return self.lines[start.line][start.index :] + middle + self.lines[end.line][: end.index]
+        return self.text_range(self.offset(start), self.offset(end))
 
-    def _lines_upward(self, start: int) -> Iterator[str]:
-        for line in range(start, -1, -1):
-            yield self.lines[line]
+    def offset(self, cursor: Cursor) -> int:
+        """``cursor`` as an offset into the whole text."""
+        start, _end, _next = self._span(cursor.line)
+        return start + cursor.index
 
     # -- editing ---------------------------------------------------------------------------
 
     def replace_all(self, text: str) -> None:
         """A full-text change."""
-        self.lines = split_lines(text)
+        self._chunks = cut_chunks(text, self._chunk_chars)
+        self._length = _Sums([len(chunk) for chunk in self._chunks])
+        self._ends = _Sums([_count_ends(chunk) for chunk in self._chunks])
+        self._units = _Sums([self._encoding.length(chunk) for chunk in self._chunks])
+        self._ends_in: list[array[int] | None] = [None] * len(self._chunks)
 
     def apply_edit(
         self,
@@ -301,31 +421,165 @@ class Document:
     ) -> None:
         """Replace the client range ``start``..``end`` (line, column pairs) with ``new_text``.
 
-        Only ``new_text`` is split; the touched lines are cut at the edit and glued to its
-        first and last pieces. Where the edit brings a ``\\r`` and a ``\\n`` together (at
-        either end) they become one ``\\r\\n`` terminator, as a fresh split would make them.
+        The chunks holding the range are cut at its ends and glued to ``new_text``; a piece
+        left shorter than a quarter chunk takes in a neighbour, as does a ``\\r`` meeting a
+        ``\\n`` across a chunk boundary (so that they stay one ``\\r\\n`` in one chunk); what
+        results is cut again if it grew past two chunks. O(chunk + new_text + log n).
         """
-        first = self.cursor(*start)
-        last = self.cursor(*end)
-        if (last.line, last.index) < (first.line, first.index):
-            first, last = last, first
-        pieces = split_lines(new_text)
-        pieces[0] = self.lines[first.line][: first.index] + pieces[0]
-        pieces[-1] += self.lines[last.line][last.index :]
-        lo = first.line
-        if len(pieces) > 1 and _joins_crlf(pieces[-2], pieces[-1]):
-            ending = pieces.pop()  # "…\r" then the tail's "\n"
-            pieces[-1] += ending
-        if lo > 0 and _joins_crlf(self.lines[lo - 1], pieces[0]):
-            lo -= 1
-            pieces[0] = self.lines[lo] + pieces[0]  # the line above ends with "\r"
-        self.lines[lo : last.line + 1] = pieces
+        first = self.offset(self.cursor(*start))
+        last = self.offset(self.cursor(*end))
+        self._replace(min(first, last), max(first, last), new_text)
+
+    def _replace(self, start: int, end: int, new_text: str) -> None:
+        chunks = self._chunks
+        first, base = self._locate(start)
+        last, last_base = self._locate(end)
+        text = chunks[first][: start - base] + new_text + chunks[last][end - last_base :]
+        small = self._chunk_chars // 4
+        while True:
+            if last + 1 < len(chunks) and (
+                len(text) < small or (text.endswith("\r") and chunks[last + 1].startswith("\n"))
+            ):
+                last += 1
+                text += chunks[last]
+            elif first > 0 and (
+                len(text) < small or (text.startswith("\n") and chunks[first - 1].endswith("\r"))
+            ):
+                first -= 1
+                text = chunks[first] + text
+            else:
+                break
+        self._splice(first, last + 1, cut_chunks(text, self._chunk_chars))
+
+    def _splice(self, first: int, stop: int, pieces: list[str]) -> None:
+        """Put ``pieces`` in place of the chunks ``first`` to ``stop`` (excluded)."""
+        lengths = [len(piece) for piece in pieces]
+        ends = [_count_ends(piece) for piece in pieces]
+        units = [self._encoding.length(piece) for piece in pieces]
+        self._chunks[first:stop] = pieces
+        self._ends_in[first:stop] = [None] * len(pieces)
+        if len(pieces) == stop - first:
+            for index in range(len(pieces)):
+                self._length.set(first + index, lengths[index])
+                self._ends.set(first + index, ends[index])
+                self._units.set(first + index, units[index])
+        else:
+            self._length.splice(first, stop, lengths)
+            self._ends.splice(first, stop, ends)
+            self._units.splice(first, stop, units)
+
+    # -- finding things --------------------------------------------------------------------
+
+    def _locate(self, offset: int) -> tuple[int, int]:
+        """``(chunk, offset of its start)`` for the chunk holding ``offset`` (the following
+        one at a boundary; the last one at or past the end of the text)."""
+        chunk, base = self._length.find(offset)
+        if chunk == len(self._chunks):
+            chunk -= 1
+            base -= self._length.values[chunk]
+        return chunk, base
+
+    def _end_of(self, number: int) -> tuple[int, int]:
+        """``(chunk, offset in it)`` just after the ``number``-th line end (from 1)."""
+        chunk, before = self._ends.find(number - 1)
+        ends = self._ends_in[chunk]
+        if ends is None:
+            found = _TERMINATOR.finditer(self._chunks[chunk])
+            ends = self._ends_in[chunk] = array("I", [match.end() for match in found])
+        return chunk, ends[number - before - 1]
+
+    def _span(self, line: int) -> tuple[int, int, int]:
+        """Offsets of ``line``'s start, its content's end and the next line's start."""
+        start = 0
+        if line > 0:
+            chunk, after = self._end_of(line)
+            start = self._length.before(chunk) + after
+        if line + 1 >= self.line_count:
+            return start, self._length.total, self._length.total
+        chunk, after = self._end_of(line + 1)
+        following = self._length.before(chunk) + after
+        crlf = self._chunks[chunk].startswith("\r\n", after - 2)
+        return start, following - 1 - crlf, following
+
+    def _index(self, start: int, end: int, column: int) -> int:
+        """Index in the line ``start``..``end`` (offsets) of client ``column``, clamped.
+
+        A column within a chunk's length of the line start converts that much text; one
+        further (a long line) skips whole chunks by their lengths in units, then converts
+        inside the chunk where it falls.
+        """
+        if column <= self._chunk_chars:
+            piece = self.text_range(start, min(end, start + column))
+            return self._encoding.index_of_column(piece, column)
+        wanted = self._units_at(start) + column
+        chunk, before = self._units.find(wanted)
+        if chunk == len(self._chunks):
+            return end - start
+        index = self._length.before(chunk) + self._encoding.index_of_column(
+            self._chunks[chunk], wanted - before
+        )
+        return min(index, end) - start
+
+    def _units_at(self, offset: int) -> int:
+        """The text's length in units up to ``offset``: O(chunk + log n)."""
+        chunk, base = self._locate(offset)
+        prefix = self._chunks[chunk][: offset - base]
+        return self._units.before(chunk) + self._encoding.length(prefix)
+
+    def _units_between(self, start: int, end: int) -> int:
+        if end - start <= self._chunk_chars:
+            return self._encoding.length(self.text_range(start, end))
+        return self._units_at(end) - self._units_at(start)
+
+    def _lines_from(self, line: int) -> Iterator[str]:
+        """The lines from ``line`` on, with their terminators, one chunk at a time."""
+        if line >= self.line_count:
+            return
+        start = self._span(line)[0]
+        chunk, base = self._locate(start)
+        skip = start - base
+        held: list[str] = []  # a line's pieces from earlier chunks (a line longer than one)
+        for text in islice(self._chunks, chunk, None):
+            pieces = split_lines(text[skip:])
+            skip = 0
+            if len(pieces) > 1:
+                held.append(pieces[0])
+                yield "".join(held)
+                yield from islice(pieces, 1, len(pieces) - 1)
+                held = []
+            held.append(pieces[-1])
+        yield "".join(held)
 
 
-def _joins_crlf(line: str, following: str) -> bool:
-    """Whether ``line`` ends with a lone ``\\r`` and ``following`` is a lone ``\\n`` line, which
-    together are one line ending in ``\\r\\n``."""
-    return following == "\n" and line.endswith("\r")
+class Lines(Sequence[str]):
+    """A document's lines with their terminators, made on demand from its chunks (what was
+    the store itself when it was a list of lines)."""
+
+    def __init__(self, document: Document) -> None:
+        self._document = document
+
+    def __len__(self) -> int:
+        return self._document.line_count
+
+    @overload
+    def __getitem__(self, key: int) -> str: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[str]: ...
+
+    def __getitem__(self, key: int | slice) -> str | list[str]:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step != 1:
+                return [self[index] for index in range(start, stop, step)]
+            return list(islice(self._document._lines_from(start), max(stop - start, 0)))
+        index = key + len(self) if key < 0 else key
+        if not 0 <= index < len(self):
+            raise IndexError(key)
+        return self._document.line(index)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._document._lines_from(0)
 
 
 class DocumentStore:
@@ -359,7 +613,9 @@ __all__ = [
     "Cursor",
     "Document",
     "DocumentStore",
+    "Lines",
     "PositionEncoding",
+    "cut_chunks",
     "line_content",
     "split_lines",
 ]

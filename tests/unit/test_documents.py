@@ -1,12 +1,24 @@
-"""The line-based document store against a plain-string reference, in every encoding."""
+"""The chunked document store against a plain-string reference, in every encoding, with chunks
+so small (4 to 8 characters) that every edit and lookup crosses chunk boundaries."""
 
 from __future__ import annotations
+
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codestral_ls.documents import Cursor, Document, PositionEncoding, split_lines
+from codestral_ls.documents import (
+    CHUNK_CHARS,
+    Cursor,
+    Document,
+    PositionEncoding,
+    cut_chunks,
+    line_content,
+    split_lines,
+    terminator,
+)
 
 ENCODINGS = list(PositionEncoding)
 
@@ -64,7 +76,7 @@ def test_positions_outside_the_document_are_clamped_and_reported_invalid() -> No
 def test_edit_joining_cr_and_lf_makes_one_terminator() -> None:
     document = Document("file:///x", "a\rb\n", encoding=PositionEncoding.UTF16)
     document.apply_edit((1, 0), (1, 1), "")
-    assert document.lines == ["a\r\n", ""]
+    assert list(document.lines) == ["a\r\n", ""]
 
 
 def test_text_before_and_after_cut_at_line_boundaries() -> None:
@@ -92,10 +104,7 @@ def reference_offset(text: str, line: int, column: int, encoding: PositionEncodi
     line = max(line, 0)
     offset = sum(len(item) for item in lines[:line])
     content = lines[line]
-    for terminator in ("\r\n", "\n", "\r"):
-        if content.endswith(terminator):
-            content = content[: -len(terminator)]
-            break
+    content = line_content(content)
     seen = 0
     for index, char in enumerate(content):
         seen += encoding.units(char)
@@ -128,7 +137,7 @@ def test_incremental_edits_match_the_reference(
         reference = reference[:a] + new_text + reference[b:]
         document.apply_edit((start_line, start_col), (end_line, end_col), new_text)
         assert document.text == reference
-        assert document.lines == split_lines(reference)
+        assert list(document.lines) == split_lines(reference)
 
 
 def test_chars_before_is_exact_and_crosses_lines() -> None:
@@ -138,3 +147,193 @@ def test_chars_before_is_exact_and_crosses_lines() -> None:
     assert document.chars_before(Cursor(0, 0), 3) == ""
     assert document.contains(Cursor(2, 2)) and not document.contains(Cursor(2, 3))
     assert not document.contains(Cursor(3, 0))
+
+
+# -- property: every reading of a chunked document equals the same reading of the reference ---
+
+CHUNKS = st.sampled_from([4, 5, 8])
+#: Long runs too, so that lines span several chunks and columns pass a chunk's length.
+LONG_TEXTS = st.lists(
+    st.one_of(ALPHABET, st.sampled_from(["é" * 9, "ab" * 7, "😀" * 6, "\r\n\r\n", "x\r"])),
+    max_size=14,
+).map("".join)
+
+
+def reference_before(lines: list[str], cursor: Cursor, max_chars: int) -> str:
+    """The line-list store's ``text_before``: whole lines up from the cursor while they fit."""
+    head = lines[cursor.line][: cursor.index]
+    if len(head) >= max_chars:
+        return head[len(head) - max_chars :]
+    taken = head
+    for line in reversed(lines[: cursor.line]):
+        if len(taken) + len(line) > max_chars:
+            break
+        taken = line + taken
+    return taken
+
+
+def reference_after(lines: list[str], cursor: Cursor, max_chars: int) -> str:
+    tail = lines[cursor.line][cursor.index :]
+    if len(tail) >= max_chars:
+        return tail[:max_chars]
+    for line in lines[cursor.line + 1 :]:
+        if len(tail) + len(line) > max_chars:
+            break
+        tail += line
+    return tail
+
+
+def check_against_reference(document: Document, reference: str, budget: int) -> None:
+    encoding = document.encoding
+    lines = split_lines(reference)
+    assert document.text == reference
+    assert list(document.lines) == lines
+    assert document.line_count == len(lines) == len(document.lines)
+    assert document.newline() == (terminator(lines[0]) or "\n")
+    offset = 0
+    for number, line in enumerate(lines):
+        content = line_content(line)
+        assert document.lines[number] == line
+        assert document.lines[number:] == lines[number:]
+        assert document.lines[number : number + 2] == lines[number : number + 2]
+        assert document.line_text(number) == content
+        assert document.line_length(number) == len(content)
+        assert document.line_end(number) == Cursor(number, len(content))
+        width = units(content, encoding)
+        assert document.is_valid_position(number, width)
+        assert not document.is_valid_position(number, width + 1)
+        for column in range(width + 2):
+            cursor = document.cursor(number, column)
+            expected = reference_offset(reference, number, column, encoding) - offset
+            assert cursor == Cursor(number, expected)
+            assert document.contains(cursor)
+            assert document.column(cursor) == units(content[:expected], encoding)
+            assert document.offset(cursor) == offset + expected
+            assert document.text_before(cursor, budget) == reference_before(lines, cursor, budget)
+            assert document.text_after(cursor, budget) == reference_after(lines, cursor, budget)
+            before = reference[: offset + expected]
+            assert document.chars_before(cursor, budget) == before[max(len(before) - budget, 0) :]
+        offset += len(line)
+    assert document.line_text(len(lines)) == ""
+    assert not document.contains(Cursor(len(lines), 0))
+    assert not document.contains(Cursor(0, len(line_content(lines[0])) + 1))
+    assert not document.contains(Cursor(0, -1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=LONG_TEXTS,
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 5), st.integers(0, 30), st.integers(0, 5), st.integers(0, 30), LONG_TEXTS
+        ),
+        max_size=5,
+    ),
+    encoding=st.sampled_from(ENCODINGS),
+    chunk_chars=CHUNKS,
+    budget=st.integers(0, 12),
+)
+def test_chunked_document_reads_like_the_reference_after_edits(
+    text: str,
+    edits: list[tuple[int, int, int, int, str]],
+    encoding: PositionEncoding,
+    chunk_chars: int,
+    budget: int,
+) -> None:
+    document = Document("file:///x", text, encoding=encoding, chunk_chars=chunk_chars)
+    reference = text
+    for start_line, start_col, end_line, end_col, new_text in edits:
+        a = reference_offset(reference, start_line, start_col, encoding)
+        b = reference_offset(reference, end_line, end_col, encoding)
+        reference = reference[: min(a, b)] + new_text + reference[max(a, b) :]
+        document.apply_edit((start_line, start_col), (end_line, end_col), new_text)
+        assert document.text == reference
+        assert all(len(chunk) <= 2 * chunk_chars for chunk in document._chunks)
+        assert not any(
+            left.endswith("\r") and right.startswith("\n")
+            for left, right in zip(document._chunks, document._chunks[1:], strict=False)
+        )
+    check_against_reference(document, reference, budget)
+
+
+@pytest.mark.parametrize("chunk_chars", [4, 5, 8])
+def test_lines_are_read_across_chunks(chunk_chars: int) -> None:
+    text = "first line\r\nsecond\rthird very long line éé\n\nlast"
+    document = Document("file:///x", text, chunk_chars=chunk_chars)
+    assert len(document._chunks) > 3
+    check_against_reference(document, text, 7)
+    assert document.lines[-1] == "last" and document.lines[-5] == "first line\r\n"
+    assert document.lines[::2] == ["first line\r\n", "third very long line éé\n", "last"]
+    assert document.lines[3:1] == [] and document.lines[9:] == []
+    for wrong in (5, -6):
+        with pytest.raises(IndexError):
+            document.lines[wrong]
+
+
+def test_chunks_are_cut_after_a_line_end_near_the_size_never_inside_crlf() -> None:
+    assert cut_chunks("") == [""]
+    text = "x" * 10
+    assert cut_chunks(text, 5) == [text]  # fits in two chunks' size: one, not copied
+    assert cut_chunks(text, 5)[0] is text
+    assert cut_chunks("x" * 11, 5) == ["xxxxx", "xxxxxx"]
+    assert cut_chunks("ab\ncdefghijk", 5) == ["ab\n", "cdefghijk"]
+    assert cut_chunks("a\nbcdefghijk", 5) == ["a\nbcd", "efghijk"]  # "\n" before half: no
+    assert cut_chunks("abcd\r\nefghij", 5) == ["abcd\r\n", "efghij"]
+    assert cut_chunks("abcd\n\nefghij", 5) == ["abcd\n", "\nefghij"]
+    assert cut_chunks("y" * 30, 5) == ["yyyyy"] * 4 + ["y" * 10]
+
+
+def test_an_edit_merges_a_small_piece_into_its_neighbour() -> None:
+    document = Document("file:///x", "0123456789abcdefghij", chunk_chars=8)
+    assert document._chunks == ["01234567", "89abcdefghij"]
+    document.apply_edit((0, 2), (0, 9), "")
+    assert document._chunks == ["019abcdefghij"]
+    crlf = Document("file:///x", "abc\rdefg\nhij", chunk_chars=4)
+    assert crlf._chunks == ["abc\r", "defg\nhij"] and crlf.line_count == 3
+    crlf.apply_edit((1, 0), (1, 4), "")  # "\r" then "\n" across a boundary: one chunk
+    assert crlf._chunks == ["abc\r\nhij"] and crlf.line_count == 2
+
+
+def test_the_encoding_can_change_after_opening() -> None:
+    document = Document("file:///x", "é" * 20 + "x", chunk_chars=4)
+    assert document.cursor(0, 20) == Cursor(0, 20)
+    document.encoding = PositionEncoding.UTF8
+    assert document.cursor(0, 20) == Cursor(0, 10)
+    assert document.column(Cursor(0, 20)) == 40
+    assert document.cursor(0, 41) == Cursor(0, 21) and document.is_valid_position(0, 41)
+    assert not document.is_valid_position(0, 42)
+
+
+def test_memory_is_close_to_the_text() -> None:
+    """A 1 MB file of short lines is held in about its own size (a list of lines held 2.6
+    times: a ``str`` object per line). tracemalloc counts what the document allocates."""
+    text = "".join(f"    value_{n} = compute({n})\n" for n in range(40_000))
+    tracemalloc.start()
+    try:
+        document = Document("file:///x", text)
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert document.line_count == 40_001
+    assert held < 1.05 * len(text)
+
+
+@pytest.mark.parametrize("accent", ["", "é"])
+def test_an_edit_at_the_end_of_a_long_line_copies_a_window_not_the_line(accent: str) -> None:
+    """Typing at the end of a 2 MB line converts the column and rewrites one chunk: the memory
+    it allocates on the way (copies, encodings) stays under a few chunks, where rewriting or
+    encoding the line would take megabytes."""
+    line = accent + "var a=b+c;" * 200_000
+    document = Document("file:///x", line + "\n", encoding=PositionEncoding.UTF8)
+    end = len(line.encode("utf-8"))
+    tracemalloc.start()
+    try:
+        document.apply_edit((0, end), (0, end), "x")
+        assert document.cursor(0, end + 1) == Cursor(0, len(line) + 1)
+        assert document.column(Cursor(0, len(line))) == end
+        assert document.line_length(0) == len(line) + 1
+        _held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * CHUNK_CHARS
+    assert document.text == line + "x\n"
