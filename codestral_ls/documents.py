@@ -287,6 +287,11 @@ class Document:
         return Lines(self)
 
     @property
+    def size(self) -> int:
+        """The text's length in characters, O(1)."""
+        return self._length.total
+
+    @property
     def line_count(self) -> int:
         return self._ends.total + 1
 
@@ -599,8 +604,9 @@ class DocumentStore:
     def get(self, uri: str) -> Document | None:
         return self._documents.get(uri)
 
-    def close(self, uri: str) -> None:
-        self._documents.pop(uri, None)
+    def close(self, uri: str) -> Document | None:
+        """Forget the document at ``uri``; the one closed, if it was open."""
+        return self._documents.pop(uri, None)
 
     def __len__(self) -> int:
         return len(self._documents)

@@ -35,6 +35,7 @@ from codestral_ls.controls import register as register_controls
 from codestral_ls.documents import Document, DocumentStore, PositionEncoding
 from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import Completion, CompletionEngine
+from codestral_ls.heap import Trimmer
 from codestral_ls.items import completion_items, inline_items
 from codestral_ls.messages import Notice
 from codestral_ls.prompt import line_in_window
@@ -116,7 +117,9 @@ class CodestralProtocol(PatchedProtocol):
     def lsp_text_document__did_close(
         self, params: types.DidCloseTextDocumentParams
     ) -> Generator[Any, Any, None]:
-        self._server.documents.close(params.text_document.uri)
+        closed = self._server.documents.close(params.text_document.uri)
+        if closed is not None:
+            self._server.heap.closed(closed.size)
         self._server.engine.document_closed(params.text_document.uri)
         self._server.controls.switches.forget(params.text_document.uri)
         self._server.repository.document_closed(params.text_document.uri)
@@ -141,6 +144,8 @@ class CodestralServer(LanguageServer):
         )
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.documents = DocumentStore()
+        #: Gives the memory of closed documents back to the system (see heap.py).
+        self.heap = Trimmer()
         #: What the client can do, read from its capabilities at ``initialize``.
         self.client_features = ClientFeatures()
         self.settings = Settings()

