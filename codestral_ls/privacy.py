@@ -417,9 +417,18 @@ def _mask_each(groups: list[str]) -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"<secret(?:-\d+)?>")
 
 
+#: How much of a line's end can hold the separator that puts a value on the next line: 1 for
+#: the separator, 16 for the blanks the pattern allows after it (secret_patterns: ``[ \t]{0,8}``
+#: on each side of a ``|`` or ``(``), 2 for ``\r\n``. Fewer (it was 16) cut ``password:`` and
+#: 15 blanks off its value, which was then masked alone, or not at all if the masker had seen
+#: that line before.
+_OPENER_REACH = 19
+
+
 def _opens_value(text: str) -> bool:
     """Whether ``text`` ends (its last line) where a value may follow on the next line."""
-    return text[-16:].rstrip().endswith((":", "=", "(", "\\", "|", ">", ",", "-", "+"))
+    tail = text[-_OPENER_REACH:].rstrip()
+    return tail.endswith((":", "=", "(", "\\", "|", ">", ",", "-", "+"))
 
 
 def cursor_in_secret(line_before: str, line_after: str) -> bool:

@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codestral_ls.privacy import GlobSet, effective_globs, is_excluded
+from codestral_ls.privacy import (
+    GlobSet,
+    PromptMasker,
+    effective_globs,
+    is_excluded,
+    mask_secrets,
+)
 
 
 @pytest.mark.parametrize(
@@ -131,3 +137,21 @@ def test_globs_are_linear_in_the_path_depth() -> None:
     small, large = "/a" * 10_000, "/a" * 100_000
     growth = _cost(globs, large) / max(_cost(globs, small), 1e-6)
     assert growth < 40  # linear: ~10x; the old matching: ~100x
+
+
+# -- masking prompts and suffixes by parts (PromptMasker) -------------------------------------
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("blanks", [0, 8, 14, 15, 16])
+def test_a_value_below_its_name_is_masked_whatever_was_seen_before(eol: str, blanks: int) -> None:
+    """The pattern takes a value on the line after ``password:`` and up to 16 blanks; the
+    masker must keep those two lines together even when it remembers the value's line from
+    a context where it was no secret (it leaked with 15 or 16 blanks, or 14 before ``\\r\\n``).
+    """
+    masker = PromptMasker()
+    innocent = f"x = 1{eol}  hunter2x9{eol}y = "
+    assert masker.prompt(innocent) == innocent
+    text = f"password:{' ' * blanks}{eol}  hunter2x9{eol}y = "
+    assert masker.prompt(text) == mask_secrets(text)
+    assert "hunter2x9" not in masker.prompt(text)
