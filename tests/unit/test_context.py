@@ -11,7 +11,7 @@ from codestral_ls.config import Settings
 from codestral_ls.context import RepositoryContext
 from codestral_ls.context.definitions import definition_at, find_definitions
 from codestral_ls.context.imports import Imported, ModuleResolver, read_imports
-from codestral_ls.context.index import WorkspaceIndex
+from codestral_ls.context.index import WindowIndex, WorkspaceIndex
 from codestral_ls.context.workspace import Workspace
 from codestral_ls.documents import DocumentStore
 from codestral_ls.prompt import build_context
@@ -410,3 +410,49 @@ def test_a_symlinked_workspace_folder_is_followed_once(tmp_path: Path) -> None:
     (tmp_path / "alias").symlink_to(tmp_path / "real")
     workspace = Workspace([tmp_path / "alias", tmp_path / "real"])
     assert workspace.roots == ((tmp_path / "real").resolve(),)
+
+
+def test_imports_are_read_from_lines_with_their_line_ends() -> None:
+    lines = [
+        "from pkg.util import (\r\n",
+        "    parse,  # the parser\r\n",
+        "    render as show)\r\n",
+        "x = 1\n",
+        "# import hidden\n",
+        "import os, json as j\n",
+    ]
+    assert read_imports(lines, "python") == [
+        Imported("parse", "pkg.util", "parse"),
+        Imported("show", "pkg.util", "render"),
+        Imported("os", "os"),
+        Imported("j", "json"),
+    ]
+
+
+def _index_of(*windows: list[str]) -> WindowIndex:
+    index = WindowIndex()
+    for number, tokens in enumerate(windows):
+        index.add(number, 0, 10, tokens)
+    return index
+
+
+def test_a_search_is_answered_the_same_from_memory_and_ignores_words_the_index_lacks() -> None:
+    index = _index_of(["parse", "tokens"], ["render", "tokens"], ["other"])
+    first = index.search({"parse": 1.0, "tokens": 0.5}, 2)
+    assert [window for _score, window in first] == [0, 1]
+    # a half-typed word the index does not hold: the same ranking, the same scores
+    assert index.search({"parse": 1.0, "tokens": 0.5, "pars": 1.0}, 2) == first
+    # another limit, file or weight is another search
+    assert index.search({"parse": 1.0, "tokens": 0.5}, 1) == first[:1]
+    assert index.search({"parse": 1.0, "tokens": 0.5}, 2, skip_file=0) == [first[1]]
+    assert index.search({"parse": 1.0, "tokens": 0.5}, 2, within={1}) == [first[1]]
+    assert index.search({"parse": 0.1, "tokens": 5.0}, 2)[0][0] != first[0][0]
+
+
+def test_a_change_to_the_index_is_seen_by_the_next_search() -> None:
+    index = _index_of(["parse"], ["render"])
+    assert [window for _s, window in index.search({"parse": 1.0}, 5)] == [0]
+    index.add(7, 0, 10, ["parse"])
+    assert sorted(window for _s, window in index.search({"parse": 1.0}, 5)) == [0, 2]
+    index.remove([0])
+    assert [window for _s, window in index.search({"parse": 1.0}, 5)] == [2]
