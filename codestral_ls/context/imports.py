@@ -47,7 +47,8 @@ _GO_LINE = re.compile(r"""^[ \t]*(?:([\w.]+)[ \t]+)?"([^"]+)\"""")
 
 
 def read_imports(lines: Iterable[str], family: str) -> list[Imported]:
-    """The imports among ``lines`` (the top of a file and the lines near the cursor)."""
+    """The imports among ``lines`` (the top of a file and the lines near the cursor), with
+    or without their line ends."""
     if family == "python":
         return _python_imports(lines)
     if family == "javascript":
@@ -58,9 +59,13 @@ def read_imports(lines: Iterable[str], family: str) -> list[Imported]:
 
 
 def _logical_lines(lines: Iterable[str]) -> Iterable[str]:
-    """Lines with a bracketed or backslash-continued import joined into one."""
+    """The lines that may import, with a bracketed or backslash-continued import joined
+    into one (the others are left out: reading the imports runs on every keystroke near the
+    top of a file)."""
     pending = ""
     for line in lines:
+        if not pending and "import" not in line:
+            continue  # most lines: one substring test, the only cost of a long file
         code = line.split("#", 1)[0].rstrip()
         if pending:
             pending += " " + code.strip()
