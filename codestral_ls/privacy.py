@@ -142,7 +142,7 @@ class GlobSet:
                 glob = glob[:-1]
             if not glob:
                 continue
-            if glob.endswith("/*") and len(glob) > 2:
+            if glob.endswith("/*"):  # never "/*" itself: the leading "/" is gone
                 folders.append(_glob_regex(glob[:-2]))
             elif "/" in glob:
                 tails.append(_glob_regex(glob))
@@ -214,8 +214,9 @@ def _glob_regex(glob: str) -> str:
     for n, piece in enumerate(pieces):
         if piece != "*":
             regex.append(piece)
-        elif n != stars[-1] and pieces[n + 1]:
-            # Not the last star: find the next run at its first place, atomically.
+        elif n != stars[-1]:
+            # Not the last star: find the next run (never empty: stars in a row were merged)
+            # at its first place, atomically.
             group = f"g{next(_GROUPS)}"
             regex.append(f"(?=(?P<{group}>[^/]*?{pieces[n + 1]}))(?P={group})")
             pieces[n + 1] = ""
@@ -275,7 +276,7 @@ def mostly_secrets(lines: Sequence[str]) -> bool:
             continue
         counted += 1
         secret_lines += _line_has_secret(line)
-    return secret_lines > 0 and secret_lines * 3 > counted
+    return secret_lines * 3 > counted  # never true of 0 secrets: counted >= 0
 
 
 @functools.lru_cache(maxsize=4096)
@@ -402,8 +403,10 @@ def _mask_each(groups: list[str]) -> dict[str, str]:
     for group in groups:
         end = offset + len(group)
         mine: list[tuple[int, int]] = []
-        while index < len(found) and found[index][0] < end:
+        while index < len(found):
             start, stop = found[index]
+            if start >= end:
+                break  # the next group's
             if stop > end:  # pragma: no cover - a span across groups: mask it alone
                 return {group: mask_secrets(group) for group in groups}
             mine.append((start - offset, stop - offset))
