@@ -49,6 +49,10 @@ class ClientFeatures:
     #: out of range" on every key, and Neovim stopped asking. Such a client gets items whose
     #: range starts at column 0 (items.py).
     redraws_at_range_start: bool = False
+    #: Asks for inline completions only after a typing pause of its own (Neovim 0.12: 200 ms
+    #: after the last key), so the server's debounce would only add to it; believed while
+    #: the client behaves so (scheduling.ClientPacing).
+    waits_for_pauses: bool = False
 
     @classmethod
     def of(
@@ -83,4 +87,5 @@ class ClientFeatures:
             create_files=document_changes and types.ResourceOperationKind.Create in operations,
             apply_edit=has("workspace.apply_edit"),
             redraws_at_range_start=neovim,
+            waits_for_pauses=neovim,
         )

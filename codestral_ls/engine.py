@@ -8,7 +8,8 @@
                         since it started: its answer minus what was typed (scheduling.py)
     _from_cache_or_upstream
                         an exact cache hit, else debounce until the document is quiet
-                        (newer requests supersede, scheduling.py), the circuit breaker
+                        (unless the client paced the request itself; newer requests
+                        supersede, scheduling.py), the circuit breaker
                         (health.py), and one shared call through ``upstream``, streamed and
                         cut when the mode's answer is whole (postprocess.py); its cleaned
                         answer is cached and remembered for typed-ahead
@@ -40,6 +41,8 @@ from codestral_ls.health import UpstreamHealth
 from codestral_ls.postprocess import clean_completion, truncate_for_mode
 from codestral_ls.prompt import FimContext, build_context
 from codestral_ls.scheduling import (
+    INLINE,
+    ClientPacing,
     KeystrokeRhythm,
     LatestRequest,
     RunningCalls,
@@ -66,6 +69,7 @@ class _Asked:
     ticket: Ticket
     edits: int  # the document's edit count when the request came
     invoked: bool
+    kind: str  # the request's method, for ClientPacing
 
 
 @dataclass
@@ -81,6 +85,8 @@ class EngineStats:
     failures: int = 0
     chunks_received: int = 0
     stopped_early: int = 0
+    #: Automatic requests held by the debounce until their document was quiet.
+    held: int = 0
     #: Completions returned with text, by where they came from ("api", "cache", …).
     shown: dict[str, int] = field(default_factory=dict)
 
@@ -112,6 +118,9 @@ class CompletionEngine:
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
         self._apply_debounce(settings)
         self._latest = LatestRequest(self.rhythm)
+        #: Whether the client waits for typing pauses itself; the server declares the kinds
+        #: it does from the client's name at ``initialize``.
+        self.pacing = ClientPacing()
         #: Upstream calls running now (the status shows "waiting" while there are any).
         self.calls_running = 0
         #: Told of each call starting and ending (the status), and of each answer with what it
@@ -159,10 +168,12 @@ class CompletionEngine:
         if self.settings.enable:
             self.upstream.connect_ahead()  # after a long pause: during the debounce
         self.rhythm.note_edit(uri)
+        self.pacing.note_edit(uri)
         self._running.edited(uri)
 
     def document_closed(self, uri: str) -> None:
         self.rhythm.forget(uri)
+        self.pacing.forget(uri)
         self._typed_ahead.forget(uri)
         self._running.closed(uri)
 
@@ -222,13 +233,17 @@ class CompletionEngine:
         cursor: Cursor,
         *,
         invoked: bool = False,
+        kind: str = INLINE,
     ) -> Completion | None:
         """The completion to show at ``cursor``, or ``None``.
 
         ``invoked`` marks a request the user asked for explicitly: it skips the debounce and
-        is let through a paused circuit breaker. Never raises for API failures.
+        is let through a paused circuit breaker. ``kind`` names the request's method, whose
+        pacing the client is judged on (:class:`ClientPacing`). Never raises for API failures.
         """
         self.stats.requests += 1
+        if not invoked:
+            self.pacing.note_request(kind, document.uri)
         context = self._sendable_context(document, cursor)
         rest = joined = None
         if context is not None:
@@ -242,7 +257,7 @@ class CompletionEngine:
         try:
             if context is None:
                 return None
-            asked = _Asked(document, cursor, context, ticket, edits, invoked)
+            asked = _Asked(document, cursor, context, ticket, edits, invoked, kind)
             if rest is not None:
                 return self._from_typed_ahead(asked, rest)
             if joined is not None:
@@ -294,20 +309,40 @@ class CompletionEngine:
         return Completion(rest, asked.cursor, "in-flight")
 
     async def _from_cache_or_upstream(self, asked: _Asked) -> Completion | None:
-        """The cached answer, or, once the document is quiet, one shared upstream call."""
-        document, context = asked.document, asked.context
+        """The cached answer, or, once the document is quiet (unless the client waited for
+        a pause itself), one shared upstream call."""
+        context = asked.context
         request = self.fim_request(context)
         key = cache_key(request, context.mode.value, self.settings.max_lines)
         cached = self.cache.get(key)
-        if cached is None and not asked.invoked:
-            await self._latest.wait_until_quiet(asked.ticket, context_factor(context.line_before))
-            self._check_unedited(asked)
-            cached = self.cache.get(key)  # a request that shared the wait may have filled it
         if cached is not None:
             self.stats.cache_hits += 1
             return self._shown(asked, cached, "cache")
-        if not asked.invoked and not self.health.allows():
-            return None
+        if asked.invoked:
+            return self._shown(asked, await self._upstream(asked, request, key), "api")
+        try:
+            if not self.pacing.paces_itself(asked.kind):
+                factor = context_factor(context.line_before)
+                if await self._latest.wait_until_quiet(asked.ticket, factor):
+                    self.stats.held += 1
+                self._check_unedited(asked)
+                cached = self.cache.get(key)  # a request that shared the wait may have filled it
+                if cached is not None:
+                    self.stats.cache_hits += 1
+                    return self._shown(asked, cached, "cache")
+            if not self.health.allows():
+                return None
+            text = await self._upstream(asked, request, key)
+        except (Superseded, asyncio.CancelledError):  # typed on, or the client gave up
+            self.pacing.note_outcome(asked.kind, overtaken=True)
+            raise
+        self.pacing.note_outcome(asked.kind, overtaken=False)
+        return self._shown(asked, text, "api")
+
+    async def _upstream(self, asked: _Asked, request: FimRequest, key: str) -> str:
+        """The answer of the one shared call for ``request``, unless the request is
+        superseded or its document edited first (:class:`Superseded`)."""
+        document, context = asked.document, asked.context
         answer = self._running.start(
             document,
             asked.cursor,
@@ -317,7 +352,7 @@ class CompletionEngine:
         )
         text = await self._latest.run(asked.ticket, answer)
         self._check_unedited(asked)
-        return self._shown(asked, text, "api")
+        return text
 
     async def alternatives(
         self, document: Document, cursor: Cursor, first: Completion, count: int

@@ -1,11 +1,15 @@
 """When to call the API: debounce, supersession and sharing of in-flight calls.
 
-Editors ask for completions very differently. VS Code asks on every keystroke; Neovim 0.12
-waits for a 200 ms pause itself and cancels stale requests with ``$/cancelRequest``; Helix and
-Emacs ask after their own idle timers. One rule serves all of them: a request goes upstream
-only once the *document* has been quiet for the debounce delay, measured from the last
-``didChange`` rather than from the request. A client that already waited pays nothing more;
-a client that asks per keystroke gets exactly one upstream call per pause.
+Editors ask for completions very differently. VS Code asks on every keystroke and cancels the
+previous request; Neovim 0.12 asks 200 ms after the last keystroke, itself, and sends its
+edits in batches (at most one ``didChange`` per 150 ms, so the last key reaches the server up
+to 150 ms late). For a client that asks per keystroke, a request goes upstream only once the
+*document* has been quiet for the debounce delay, measured from the last ``didChange``: one
+upstream call per pause. A client that waits for the pause itself (:class:`ClientPacing`) is
+not debounced again: its request *is* the end of a pause, and the last ``didChange`` (50-200
+ms before Neovim's request) says little about when the user last typed, so measuring from it
+added 118 ms p50 (17-234 ms) to every Neovim request that was not answered from memory.
+The price: a hesitation longer than the client's own wait is a call (see the README).
 
 The delay adapts to the user's rhythm (as Tabby does): it sits just above the gaps between
 their keystrokes within a burst, so a fast typist is answered sooner and a slow one is not
@@ -22,7 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -41,6 +45,96 @@ _PAUSE_SECONDS = 1.0
 _TURNS_FOR_OLDER = 8
 #: The rhythm needs a few samples before it is trusted over the configured delay.
 _MIN_SAMPLES = 5
+
+
+#: Automatic requests of a kind a client's pacing is judged on (the newest ones).
+PACING_WINDOW = 16
+#: Until this many requests of a kind were seen, the client is taken at its word (its name).
+PACING_EVIDENCE = 6
+
+
+#: The kinds of request a client's pacing is judged on, one per method.
+INLINE = "inline"
+COMPLETION = "completion"
+
+
+class ClientPacing:
+    """Whether the client waits for a typing pause itself before it asks, or asks on every
+    edit; judged per kind of request (:data:`INLINE`, :data:`COMPLETION`).
+
+    A client is trusted to pace a kind itself only when it is known to (``declared``: inline
+    requests from Neovim, by ``clientInfo.name``, see client_features.py) and only while it
+    behaves so, judged on its last :data:`PACING_WINDOW` automatic requests of the kind:
+
+    * at least half came after two or more edits of their document since the previous one.
+      Neovim typing at ~110 ms a key sends a batch every 150 ms and asks once per 200 ms
+      pause, so most of its requests follow several edits; a plugin in Neovim that asks on
+      every keystroke (a completion source) has nearly all its requests after one edit;
+    * at most half of those that needed the API were overtaken by an edit before their answer.
+      Neovim's 200 ms is a pause for a fast typist, but a hesitation for one whose keys are
+      often more than 200 ms apart: most of its requests then come mid-word, and without the
+      server's debounce each was a call (2.6 times as many in the replayed session).
+
+    Otherwise the kind is debounced like VS Code's. A client not declared is always
+    debounced, whatever it does: one that asks per keystroke but skips some (behind a short
+    wait of its own, with a fast typist) would look self-paced by the first count, and
+    skipping the debounce for it would send a call per hesitation, not one per pause.
+    """
+
+    def __init__(self, declared: Iterable[str] = ()) -> None:
+        self.declared = set(declared)
+        self._edits: dict[Hashable, int] = {}
+        #: Per (kind, document): the document's edit count at the kind's last request there.
+        self._asked_at: dict[tuple[str, Hashable], int] = {}
+        #: Per kind: whether each recent request came after two or more edits.
+        self._after_edits: dict[str, deque[bool]] = {}
+        #: Per kind: whether each recent request that needed the API was overtaken by an edit.
+        self._overtaken: dict[str, deque[bool]] = {}
+
+    def note_edit(self, document: Hashable) -> None:
+        """Count one ``didChange`` of ``document``."""
+        self._edits[document] = self._edits.get(document, 0) + 1
+
+    def note_request(self, kind: str, document: Hashable) -> None:
+        """Count an automatic request of ``kind`` for ``document`` (explicit ones say nothing
+        about pacing: the user asked)."""
+        edits = self._edits.get(document, 0)
+        since = edits - self._asked_at.get((kind, document), 0)
+        self._asked_at[(kind, document)] = edits
+        samples = self._after_edits.setdefault(kind, deque(maxlen=PACING_WINDOW))
+        samples.append(since >= 2)
+
+    def note_outcome(self, kind: str, *, overtaken: bool) -> None:
+        """Count an automatic request of ``kind`` that needed the API (no cache hit):
+        ``overtaken`` when its document was edited (or a newer request came) before its
+        answer, wherever it was waiting (the debounce, the API)."""
+        samples = self._overtaken.setdefault(kind, deque(maxlen=PACING_WINDOW))
+        samples.append(overtaken)
+
+    def forget(self, document: Hashable) -> None:
+        self._edits.pop(document, None)
+        for key in [key for key in self._asked_at if key[1] == document]:
+            del self._asked_at[key]
+
+    def paces_itself(self, kind: str) -> bool:
+        """Whether requests of ``kind`` already come after a pause (no debounce for them)."""
+        if kind not in self.declared:
+            return False
+        return _at_least_half(self._after_edits.get(kind), True) and not _more_than_half(
+            self._overtaken.get(kind)
+        )
+
+
+def _at_least_half(samples: deque[bool] | None, default: bool) -> bool:
+    if samples is None or len(samples) < PACING_EVIDENCE:
+        return default
+    return 2 * sum(samples) >= len(samples)
+
+
+def _more_than_half(samples: deque[bool] | None) -> bool:
+    if samples is None or len(samples) < PACING_EVIDENCE:
+        return False
+    return 2 * sum(samples) > len(samples)
 
 
 class KeystrokeRhythm:
@@ -72,6 +166,13 @@ class KeystrokeRhythm:
             self._gaps.append(now - self._last_any)
         self._last_any = now
         self._last_edit[document] = now
+
+    def note_outcome(self, kind: str, *, overtaken: bool) -> None:
+        """Count an automatic request of ``kind`` that needed the API (no cache hit):
+        ``overtaken`` when its document was edited (or a newer request came) before its
+        answer, wherever it was waiting (the debounce, the API)."""
+        samples = self._overtaken.setdefault(kind, deque(maxlen=PACING_WINDOW))
+        samples.append(overtaken)
 
     def forget(self, document: Hashable) -> None:
         self._last_edit.pop(document, None)
@@ -175,16 +276,18 @@ class LatestRequest:
             await asyncio.sleep(0)
         await asyncio.sleep(0)  # its answer is written one turn after it ends
 
-    async def wait_until_quiet(self, ticket: Ticket, factor: float = 1.0) -> None:
+    async def wait_until_quiet(self, ticket: Ticket, factor: float = 1.0) -> bool:
         """Wait until the document has been quiet for the debounce delay times ``factor``
-        (see :func:`context_factor`).
+        (see :func:`context_factor`); whether there was anything to wait for.
 
         Raises :class:`Superseded` as soon as a newer request for the document arrives.
         """
+        waited = False
         while True:
             remaining = self.rhythm.delay() * factor - self.rhythm.quiet_for(ticket.document)
             if remaining <= 0:
-                return
+                return waited
+            waited = True
             await self.run(ticket, asyncio.sleep(remaining))
 
     async def run(self, ticket: Ticket, work: Awaitable[T]) -> T:

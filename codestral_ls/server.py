@@ -45,6 +45,7 @@ from codestral_ls.pygls_compat import (
     feature_handler,
     shutdown_requested,
 )
+from codestral_ls.scheduling import COMPLETION, INLINE
 from codestral_ls.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -315,6 +316,8 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodestralServer, params: types.InitializeParams) -> None:
         ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
+        if ls.client_features.waits_for_pauses:
+            ls.engine.pacing.declared.add(INLINE)
         logs.attach_editor(logs.EditorLogHandler(ls.send_log))
         ls.apply_settings(params.initialization_options, replace=True)
         ls.repository.set_roots(_workspace_roots(params))
@@ -409,7 +412,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         # through a paused breaker). Trigger characters and re-asks of an incomplete list are not.
         kind = params.context.trigger_kind if params.context is not None else None
         invoked = kind == types.CompletionTriggerKind.Invoked
-        completion = await ls.engine.complete(document, cursor, invoked=invoked)
+        completion = await ls.engine.complete(document, cursor, invoked=invoked, kind=COMPLETION)
         if completion is None:
             return empty
         return completion_items(

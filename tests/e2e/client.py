@@ -120,7 +120,10 @@ class EditorSession:
         options: dict[str, Any] | None = None,
         server_command: list[str] | None = None,
         workspace: str | None = None,
+        client_info: types.ClientInfo | None = None,
     ) -> EditorSession:
+        """Start and initialize a server; ``client_info`` is what the editor says it is
+        (Neovim sends ``{"name": "Neovim", "version": ...}``), none unless given."""
         config = ClientServerConfig(
             server_command=server_command or SERVER_COMMAND, server_env=dict(env)
         )
@@ -129,6 +132,7 @@ class EditorSession:
         session.result = await client.initialize_session(
             types.InitializeParams(
                 capabilities=editor_capabilities(editor),
+                client_info=client_info,
                 initialization_options=options or {},
                 process_id=os.getpid(),
                 root_uri=workspace,

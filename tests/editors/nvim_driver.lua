@@ -12,6 +12,7 @@ local outage_scenario
 local progress_scenario
 local stale_accept_scenario
 local recovery_scenario
+local pacing_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -269,6 +270,33 @@ recovery_scenario = function(bufnr)
   finish(true)
 end
 
+--- Issue 11 item 8: Neovim asks 200 ms after the last key by itself; the server (its debounce
+--- set to 5 s here) must not wait again. Keys typed back to back into line 2 ("    return "),
+--- then the ghost text; the server's counters say whether it held the request.
+pacing_scenario = function(bufnr, client)
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('A')
+  wait_until('insert mode', function()
+    return vim.api.nvim_get_mode().mode == 'i'
+  end)
+  for _, key in ipairs({ 'a', ' ', '*', ' ', 'b', ' ', '+', ' ', 'a' }) do
+    type_key(bufnr, key)
+  end
+  result.ghost = wait_until('ghost text', function()
+    return ghost_text(bufnr)
+  end, 30000)
+  local counters
+  client:request('codestral/stats', {}, function(_, answer)
+    counters = answer
+  end, bufnr)
+  result.stats = wait_until('server counters', function()
+    return counters
+  end)
+  result.errors = errors()
+  result.messages = vim.api.nvim_exec2('messages', { output = true }).output
+  finish(true)
+end
+
 h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -296,6 +324,9 @@ h.run(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'outage' then
     return outage_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'pacing' then
+    return pacing_scenario(bufnr, client)
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'enter' then
     return enter_scenario(bufnr)

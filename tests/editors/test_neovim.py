@@ -215,3 +215,23 @@ def test_checkhealth_shows_the_recovery(fake: FakeMistral, tmp_path: Path) -> No
     assert "now: idle" in health, health
     assert "earlier (recovered since)" in health and "rejected the key" in health, health
     assert "WARNING" not in health, health
+
+
+def test_no_second_debounce_on_top_of_neovims_own(fake: FakeMistral, tmp_path: Path) -> None:
+    """Issue 11 item 8: Neovim asks 200 ms after the last key; the server counted its own
+    quiet time again from the last (batched) didChange, +118 ms p50 before the ghost text.
+    With the server's debounce at 5 s, a held request would show in its counters (and take
+    seconds): Neovim's request goes upstream at once."""
+    fake.fim_responder = lambda body: " * b" if body["prompt"].endswith("a * b + a") else ""
+    init = readme_snippet("nvim-init").replace(
+        "setup({})",
+        "setup({ settings = { debounceMs = 5000, debounceMinMs = 5000, debounceMaxMs = 5000,"
+        " adaptiveDebounce = false } })",
+    )
+    assert init != readme_snippet("nvim-init")
+    result = run_neovim(fake, tmp_path, SOURCE, "pacing", init)
+    assert result["ghost"]["text"] == " * b", result["ghost"]
+    assert result["stats"]["held"] == 0, result["stats"]
+    # One call for the pause (a machine stalling a key for 200 ms would let Neovim ask twice).
+    assert fake.fim_requests[-1].body["prompt"].endswith("return a * b + a")
+    assert result["errors"] == []
