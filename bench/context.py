@@ -57,6 +57,8 @@ PROJECTS = (
     ("click", "click", "8.1.7"),
 )
 DEFAULT_BUDGET = Settings().context_chars
+#: A bench-only option of :func:`ask_at_positions`: the call line is opened empty.
+NOT_TYPED_YET = "bench.notTypedYet"
 #: Characters of the call line typed one by one in the cost measurement (one request each).
 KEYSTROKES = 4
 #: Copilot's window and cursor-context size, in lines.
@@ -221,7 +223,14 @@ async def ask_at_positions(
     fake: FakeMistral, root: Path, positions: Sequence[Position], options: dict[str, object]
 ) -> Outcome:
     """One server on the workspace ``root``: each position opened with its tabs, one invoked
-    inline completion at the start of its line, the prompt sent read from the fake."""
+    inline completion at the start of its line, the prompt sent read from the fake.
+
+    ``options`` are the server's, except :data:`NOT_TYPED_YET`: the call line is then opened
+    empty (its indentation only), as when the user has not written the call yet; the callee's
+    name is then nowhere near the cursor.
+    """
+    options = dict(options)
+    not_typed_yet = bool(options.pop(NOT_TYPED_YET, False))
     server = await LspProcess.spawn(server_environment(fake.base_url))
     outcome = Outcome([], [])
     try:
@@ -237,7 +246,12 @@ async def ask_at_positions(
         for position in positions:
             uris = [p.as_uri() for p in (position.path, *position.tabs)]
             for path, uri in zip((position.path, *position.tabs), uris, strict=True):
-                server.did_open(uri, path.read_text(encoding="utf-8", errors="replace"))
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if not_typed_yet and path == position.path:
+                    lines = text.split("\n")
+                    lines[position.line] = lines[position.line][: position.indent]
+                    text = "\n".join(lines)
+                server.did_open(uri, text)
             sent = len(fake.fim_requests)
             started = time.perf_counter()
             await server.request(
@@ -427,6 +441,10 @@ async def run(per_project: int = 100, seed: int = 17, budget: int = DEFAULT_BUDG
                     "contextSources": ["openTabs"],
                 },
                 "codestral-ls": {"contextChars": budget},
+                "codestral-ls, the call not typed yet": {
+                    "contextChars": budget,
+                    NOT_TYPED_YET: True,
+                },
             }
             outcomes: dict[str, Outcome] = {name: Outcome([], []) for name in conditions}
             for _dist, name, _version in PROJECTS:
@@ -464,6 +482,9 @@ async def run(per_project: int = 100, seed: int = 17, budget: int = DEFAULT_BUDG
             "open tabs, Copilot's Jaccard (anchor)": anchor_prompts,
             "codestral-ls, open tabs only": outcomes["codestral-ls, open tabs only"].prompts,
             "codestral-ls": outcomes["codestral-ls"].prompts,
+            "codestral-ls, the call not typed yet (its line empty)": outcomes[
+                "codestral-ls, the call not typed yet"
+            ].prompts,
         }
         anchor_recall = recall(anchor_prompts, ordered)
         for label, prompts in results.items():
