@@ -483,7 +483,3 @@ def _apply(text: str, spans: list[tuple[int, int]], placeholder_for: Callable[[s
     pieces.append(text[done:])
     return "".join(pieces)
 
-
-def contains_secret(text: str) -> bool:
-    """Whether :func:`mask_secrets` would change ``text``."""
-    return bool(secret_patterns.spans(text))
