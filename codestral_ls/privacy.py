@@ -482,4 +482,3 @@ def _apply(text: str, spans: list[tuple[int, int]], placeholder_for: Callable[[s
         return text
     pieces.append(text[done:])
     return "".join(pieces)
-

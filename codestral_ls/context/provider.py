@@ -127,7 +127,7 @@ class RepositoryContext:
         self._started = False
         self._paths: dict[str, Path | None] = {}
         self._shown: dict[Path, str] = {}
-        self._imports: dict[str, tuple[int, list[Imported]]] = {}
+        self._imports: dict[str, tuple[str, list[Imported]]] = {}
         self._tabs: dict[str, tuple[int | None, WindowIndex, list[str]]] = {}
         self._open: dict[str, tuple[object, list[str]]] = {}
 
@@ -294,14 +294,19 @@ class RepositoryContext:
             yield reference, snippet
 
     def _imports_of(self, document: Document, family: str) -> list[Imported]:
-        """The imports of ``document``, read again only when its top lines change."""
-        top = document.lines[:IMPORT_LINES]
-        key = hash(tuple(top))
+        """The imports of ``document``, read again only when its top lines change.
+
+        The top is taken as one string (O(its size), no line objects) and compared with the
+        one read last; typing below it costs that comparison only."""
+        top_lines = min(IMPORT_LINES, document.line_count - 1)
+        top = document.text_range(0, document.offset(Cursor(top_lines, 0)))
+        if top_lines < IMPORT_LINES:
+            top = document.text_range(0, document.size)
         cached = self._imports.get(document.uri)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == top:
             return cached[1]
-        imports = read_imports(top, family)  # line ends are stripped where it matters
-        self._imports[document.uri] = (key, imports)
+        imports = read_imports(top.splitlines(), family)
+        self._imports[document.uri] = (top, imports)
         return imports
 
     def _submodule(self, imported: Imported, family: str, importer: Path) -> str | None:
