@@ -167,13 +167,6 @@ class KeystrokeRhythm:
         self._last_any = now
         self._last_edit[document] = now
 
-    def note_outcome(self, kind: str, *, overtaken: bool) -> None:
-        """Count an automatic request of ``kind`` that needed the API (no cache hit):
-        ``overtaken`` when its document was edited (or a newer request came) before its
-        answer, wherever it was waiting (the debounce, the API)."""
-        samples = self._overtaken.setdefault(kind, deque(maxlen=PACING_WINDOW))
-        samples.append(overtaken)
-
     def forget(self, document: Hashable) -> None:
         self._last_edit.pop(document, None)
 
