@@ -52,7 +52,7 @@ def split_lines(text: str) -> list[str]:
     (one regex pass that only stops at terminators, then pairs each line with its own).
     """
     parts = _TERMINATOR.split(text)
-    lines = [parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2)]
+    lines = [parts[i - 1] + parts[i] for i in range(1, len(parts), 2)]
     lines.append(parts[-1])
     return lines
 
@@ -204,12 +204,12 @@ class _Sums:
     def _build(self) -> None:
         size = len(self.values)
         tree = [0, *self.values]
-        for index in range(1, size + 1):
+        for index in range(1, len(tree)):
             parent = index + (index & -index)
             if parent <= size:
                 tree[parent] += tree[index]
         self._tree = tree
-        self._top = 1 << size.bit_length() >> 1  # the highest power of two <= size
+        self._top = 1 << size.bit_length()  # a power of two > size: find's first step
         self.total = sum(self.values)
 
     def set(self, index: int, value: int) -> None:

@@ -301,6 +301,9 @@ def test_an_edit_merges_a_small_piece_into_its_neighbour() -> None:
     assert crlf._chunks == ["abc\r", "defg\nhij"] and crlf.line_count == 3
     crlf.apply_edit((1, 0), (1, 4), "")  # "\r" then "\n" across a boundary: one chunk
     assert crlf._chunks == ["abc\r\nhij"] and crlf.line_count == 2
+    lf = Document("file:///x", "abcdefg\nhij", chunk_chars=4)
+    lf.apply_edit((0, 4), (0, 7), "")  # a "\n" after a chunk without "\r": kept apart
+    assert lf._chunks == ["abcd", "\nhij"] and lf.line_count == 2
 
 
 def test_the_encoding_can_change_after_opening() -> None:
