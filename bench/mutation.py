@@ -52,6 +52,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/unit/test_scheduling.py",
         "tests/unit/test_scheduling_rules.py",
         "tests/unit/test_running_calls.py",
+        "tests/unit/test_pacing.py",
     ),
     "documents": ("tests/unit/test_documents.py", "tests/unit/test_indentation.py"),
     "privacy": ("tests/unit/test_privacy_rules.py",),
@@ -124,8 +125,9 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("prompt", 53, "True -> False"): "frozen: a FimContext is only copied (replace), never changed",
     ("prompt", 94, "0 -> 1"): "min_indent is read in multi-line mode only; this is single-line",
     ("prompt", 100, "Lt -> LtE"): "line_text is '' past the end: the search stops one line later",
-    ("scheduling", 53, "40 -> 41"): "one more sample of 40 cannot move their 85th percentile",
-    ("scheduling", 274, "True -> False"): "frozen: a RunningCall is never changed or hashed",
+    ("scheduling", 150, "40 -> 41"): "one more sample of 40 cannot move their 85th percentile",
+    ("scheduling", 187, "Sub -> Add"): "int(0.85 * n) is below n - 1 or equal to it for every n",
+    ("scheduling", 401, "True -> False"): "frozen: a RunningCall is never changed or hashed",
 }
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {

@@ -42,7 +42,7 @@ _PAUSE_FACTOR = 2.5
 _PAUSE_SECONDS = 1.0
 #: Turns of the event loop a request answered at once gives the one it superseded, to be
 #: answered first (it needs four: its stop event, asyncio.wait, its own step, its answer).
-_TURNS_FOR_OLDER = 8
+TURNS_FOR_OLDER = 8
 #: The rhythm needs a few samples before it is trusted over the configured delay.
 _MIN_SAMPLES = 5
 
@@ -263,7 +263,7 @@ class LatestRequest:
         """
         if older is None:
             return
-        for _ in range(_TURNS_FOR_OLDER):
+        for _ in range(TURNS_FOR_OLDER):
             if older.finished.is_set():
                 break
             await asyncio.sleep(0)

@@ -7,7 +7,13 @@ from __future__ import annotations
 from lsprotocol import types
 
 from codestral_ls.client_features import ClientFeatures
-from codestral_ls.scheduling import COMPLETION, INLINE, PACING_EVIDENCE, ClientPacing
+from codestral_ls.scheduling import (
+    COMPLETION,
+    INLINE,
+    PACING_EVIDENCE,
+    PACING_WINDOW,
+    ClientPacing,
+)
 
 DOC = "file:///x.py"
 
@@ -109,3 +115,80 @@ def test_too_few_outcomes_say_nothing() -> None:
     assert pacing.paces_itself(INLINE)
     pacing.note_outcome(INLINE, overtaken=True)
     assert not pacing.paces_itself(INLINE) and not pacing.paces_itself(COMPLETION)
+
+
+def _declared() -> ClientPacing:
+    return ClientPacing(declared=[INLINE])
+
+
+def test_two_edits_since_the_last_request_count_as_a_pause_one_does_not() -> None:
+    paced = _declared()
+    for number in range(PACING_EVIDENCE):  # fresh documents: counting starts at zero
+        for _ in range(2):
+            paced.note_edit(f"file:///two{number}.py")
+        paced.note_request(INLINE, f"file:///two{number}.py")
+    assert paced.paces_itself(INLINE)
+    eager = _declared()
+    for number in range(PACING_EVIDENCE):
+        eager.note_edit(f"file:///one{number}.py")
+        eager.note_request(INLINE, f"file:///one{number}.py")
+    assert not eager.paces_itself(INLINE)
+
+
+def test_a_request_before_any_edit_counts_from_zero_edits() -> None:
+    pacing = _declared()
+    for number in range(PACING_EVIDENCE):
+        document = f"file:///d{number}.py"
+        pacing.note_request(INLINE, document)  # opened and asked at once: no edit yet
+        pacing.note_edit(document)
+        pacing.note_edit(document)
+        pacing.note_request(INLINE, document)  # two edits since: a pause
+    # the samples: half "no edit" (False), half "two edits" (True): at least half
+    assert pacing.paces_itself(INLINE)
+
+
+def test_the_name_is_believed_until_the_evidence_is_in() -> None:
+    pacing = _declared()
+    ask_after(pacing, [1] * (PACING_EVIDENCE - 1))
+    assert pacing.paces_itself(INLINE)
+    ask_after(pacing, [1])
+    assert not pacing.paces_itself(INLINE)
+
+
+def test_exactly_half_after_pauses_is_enough_and_only_the_window_counts() -> None:
+    pacing = _declared()
+    ask_after(pacing, [1] + [1, 2] * (PACING_WINDOW // 2))
+    # the oldest (one edit) fell out of the window: 8 of 16 after a pause
+    assert pacing.paces_itself(INLINE)
+    ask_after(pacing, [1, 1])
+    assert not pacing.paces_itself(INLINE)  # 7 of 16
+
+
+def test_exactly_half_overtaken_is_still_self_paced() -> None:
+    pacing = _declared()
+    ask_after(pacing, [3] * PACING_EVIDENCE)
+    for overtaken in [True, False] * (PACING_EVIDENCE // 2):
+        pacing.note_outcome(INLINE, overtaken=overtaken)
+    assert pacing.paces_itself(INLINE)
+    pacing.note_outcome(INLINE, overtaken=True)
+    assert not pacing.paces_itself(INLINE)
+
+
+def test_forgetting_a_document_starts_its_count_again_and_keeps_the_others() -> None:
+    pacing = _declared()
+    other = "file:///other.py"
+    for _ in range(3):
+        pacing.note_edit(DOC)
+        pacing.note_edit(other)
+    pacing.note_request(INLINE, DOC)
+    pacing.note_request(INLINE, other)
+    pacing.forget(DOC)
+    for _ in range(2):
+        pacing.note_edit(DOC)
+    for _ in range(PACING_EVIDENCE):
+        pacing.note_request(INLINE, DOC)  # 2 edits since the count restarted, then 0
+        pacing.note_edit(other)
+        pacing.note_edit(other)
+        pacing.note_request(INLINE, other)  # 2 edits since its last request each time
+    # DOC: one True then five False; other: True, then six True: at least half
+    assert pacing.paces_itself(INLINE)

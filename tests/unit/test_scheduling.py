@@ -11,6 +11,7 @@ import pytest
 
 from codestral_ls.scheduling import (
     MID_WORD_FACTOR,
+    TURNS_FOR_OLDER,
     KeystrokeRhythm,
     LatestRequest,
     SharedCalls,
@@ -214,3 +215,54 @@ async def test_waiting_inside_a_word_takes_the_factor_longer() -> None:
     assert not inside.done()  # still waiting (the fake clock does not move)
     clock.now += 0.1
     await asyncio.wait_for(inside, 1)
+
+
+async def _turns_until_done(task: asyncio.Future[Any], most: int) -> int | None:
+    """Loop turns until ``task`` is done (``None`` if not within ``most``)."""
+    for turn in range(most + 1):
+        if task.done():
+            return turn
+        await asyncio.sleep(0)
+    return None
+
+
+async def test_a_request_answered_first_waits_a_few_turns_for_the_one_it_superseded() -> None:
+    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    older = latest.begin("doc")
+    newer = latest.begin("doc")
+    waiting = latest.finish(newer)
+    assert waiting is older  # not answered yet: the newer one lets it go first
+    after = asyncio.ensure_future(LatestRequest.after_older(waiting))
+    assert await _turns_until_done(after, 2) is None  # still waiting for the older one
+    assert latest.finish(older) is None
+    assert await _turns_until_done(after, 3) is not None  # then one turn to write it
+
+
+async def test_an_older_request_already_answered_costs_no_wait() -> None:
+    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    older = latest.begin("doc")
+    newer = latest.begin("doc")
+    latest.finish(older)
+    assert latest.finish(newer) is None
+    done = asyncio.ensure_future(LatestRequest.after_older(older))
+    assert await _turns_until_done(done, 2) is not None  # ended, then its answer's turn
+    nothing = asyncio.ensure_future(LatestRequest.after_older(None))
+    assert await _turns_until_done(nothing, 1) is not None
+
+
+async def test_an_older_request_that_never_ends_is_not_waited_for() -> None:
+    latest = LatestRequest(KeystrokeRhythm(base=0, minimum=0, maximum=0))
+    latest.begin("doc")
+    waiting = latest.finish(latest.begin("doc"))
+    assert waiting is not None
+    after = asyncio.ensure_future(LatestRequest.after_older(waiting))
+    # a few turns (its start, its bound, one for its answer), never a wait on it
+    assert await _turns_until_done(after, 20) == TURNS_FOR_OLDER + 2
+
+
+async def test_waiting_says_whether_there_was_anything_to_wait_for() -> None:
+    rhythm = KeystrokeRhythm(base=0.01, minimum=0, maximum=1, adaptive=False)
+    latest = LatestRequest(rhythm)
+    assert await latest.wait_until_quiet(latest.begin("never-edited")) is False
+    rhythm.note_edit("doc")
+    assert await asyncio.wait_for(latest.wait_until_quiet(latest.begin("doc")), 5) is True
