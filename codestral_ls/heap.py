@@ -25,7 +25,7 @@ TRIM_AFTER = 4_000_000
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # Windows: CDLL(None) is a TypeError
         return None
 
 
