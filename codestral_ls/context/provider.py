@@ -531,6 +531,9 @@ def _query(document: Document, cursor: Cursor) -> tuple[list[_Reference], dict[s
     seen: set[tuple[str | None, str]] = set()
     weights: dict[str, float] = {}
     last = document.line_count - 1
+    first = max(cursor.line - QUERY_LINES_ABOVE, 0)
+    # One slice of the lines around the cursor: one tree search, not two per line.
+    block = document.lines[first : cursor.line + QUERY_LINES_BELOW + 1]
     nearby = [(cursor.line, 0)]
     for distance in range(1, QUERY_LINES_ABOVE + 1):
         if cursor.line - distance >= 0:
@@ -539,7 +542,7 @@ def _query(document: Document, cursor: Cursor) -> tuple[list[_Reference], dict[s
             nearby.append((cursor.line + distance, distance))
     for number, distance in nearby:
         weight = 1.0 / (1.0 + distance / 8)
-        for qualifier, name, called in _references_in(document.line_text(number)):
+        for qualifier, name, called in _references_in(line_content(block[number - first])):
             weights[name] = weights.get(name, 0.0) + weight
             if qualifier is not None and "." not in qualifier:
                 _add_reference(references, seen, _Reference(None, qualifier, False))
