@@ -310,49 +310,43 @@ class CompletionEngine:
 
     async def _from_cache_or_upstream(self, asked: _Asked) -> Completion | None:
         """The cached answer, or, once the document is quiet (unless the client waited for
-        a pause itself), one shared upstream call."""
-        context = asked.context
+        a pause itself), one shared upstream call.
+
+        An automatic request that needed the API tells :class:`ClientPacing` whether it was
+        overtaken (superseded, edited under, cancelled) before its answer."""
+        document, context = asked.document, asked.context
         request = self.fim_request(context)
         key = cache_key(request, context.mode.value, self.settings.max_lines)
         cached = self.cache.get(key)
-        if cached is not None:
-            self.stats.cache_hits += 1
-            return self._shown(asked, cached, "cache")
-        if asked.invoked:
-            return self._shown(asked, await self._upstream(asked, request, key), "api")
+        automatic = not asked.invoked
         try:
-            if not self.pacing.paces_itself(asked.kind):
+            if cached is None and automatic and not self.pacing.paces_itself(asked.kind):
                 factor = context_factor(context.line_before)
                 if await self._latest.wait_until_quiet(asked.ticket, factor):
                     self.stats.held += 1
                 self._check_unedited(asked)
                 cached = self.cache.get(key)  # a request that shared the wait may have filled it
-                if cached is not None:
-                    self.stats.cache_hits += 1
-                    return self._shown(asked, cached, "cache")
-            if not self.health.allows():
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return self._shown(asked, cached, "cache")
+            if automatic and not self.health.allows():
                 return None
-            text = await self._upstream(asked, request, key)
+            answer = self._running.start(
+                document,
+                asked.cursor,
+                context.suffix,
+                key,
+                lambda: self._fetch(document.uri, document.language_id, context, request, key),
+            )
+            text = await self._latest.run(asked.ticket, answer)
+            self._check_unedited(asked)
         except (Superseded, asyncio.CancelledError):  # typed on, or the client gave up
-            self.pacing.note_outcome(asked.kind, overtaken=True)
+            if automatic:
+                self.pacing.note_outcome(asked.kind, overtaken=True)
             raise
-        self.pacing.note_outcome(asked.kind, overtaken=False)
+        if automatic:
+            self.pacing.note_outcome(asked.kind, overtaken=False)
         return self._shown(asked, text, "api")
-
-    async def _upstream(self, asked: _Asked, request: FimRequest, key: str) -> str:
-        """The answer of the one shared call for ``request``, unless the request is
-        superseded or its document edited first (:class:`Superseded`)."""
-        document, context = asked.document, asked.context
-        answer = self._running.start(
-            document,
-            asked.cursor,
-            context.suffix,
-            key,
-            lambda: self._fetch(document.uri, document.language_id, context, request, key),
-        )
-        text = await self._latest.run(asked.ticket, answer)
-        self._check_unedited(asked)
-        return text
 
     async def alternatives(
         self, document: Document, cursor: Cursor, first: Completion, count: int
