@@ -298,9 +298,9 @@ class RepositoryContext:
 
         The top is taken as one string (O(its size), no line objects) and compared with the
         one read last; typing below it costs that comparison only."""
-        top_lines = min(IMPORT_LINES, document.line_count - 1)
-        top = document.text_range(0, document.offset(Cursor(top_lines, 0)))
-        if top_lines < IMPORT_LINES:
+        if document.line_count > IMPORT_LINES:
+            top = document.text_range(0, document.offset(Cursor(IMPORT_LINES, 0)))
+        else:
             top = document.text_range(0, document.size)
         cached = self._imports.get(document.uri)
         if cached is not None and cached[0] == top:
