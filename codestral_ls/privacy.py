@@ -185,7 +185,7 @@ def _glob_regex(glob: str) -> str:
     ``fnmatch``: ``[!...]`` negates, a ``]`` first in the class is literal, an unclosed
     ``[`` is literal.
     """
-    pieces: list[str] = []  # the regex of each run between stars, stars as None
+    pieces: list[str] = []  # the regex of each run between stars, each star as "*"
     current: list[str] = []
     i = 0
     while i < len(glob):
