@@ -138,5 +138,14 @@ h.run(function()
     return vim.b[env_buffer].codestral_status
   end)
   result.env_statusline = require('codestral').statusline()
+
+  -- 5. The usage counts are written when the server is told to shut down, as :qa does; the
+  -- server outlives Neovim by a few milliseconds, so stop it here and wait until it has
+  -- exited: the test then reads the file after the server wrote it, never before.
+  local client_id = client.id
+  client:stop()
+  wait_until('the server exited', function()
+    return vim.lsp.get_client_by_id(client_id) == nil
+  end)
   finish(true)
 end)
