@@ -320,6 +320,13 @@ class Document:
         start, _end, following = self._span(line)
         return self.text_range(start, following)
 
+    def head(self, max_lines: int, max_chars: int) -> str:
+        """The text of the first ``max_lines`` lines (terminators included), at most
+        ``max_chars`` characters of it: O(what it returns + log n). Two documents with the
+        same head have the same first lines up to that size, whatever follows."""
+        end = self._span(max_lines)[0] if self.line_count > max_lines else self.size
+        return self.text_range(0, min(end, max_chars))
+
     def text_range(self, start: int, end: int) -> str:
         """The text between two offsets into the whole text: O(end - start + log n)."""
         chunk, base = self._locate(start)

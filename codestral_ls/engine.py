@@ -115,6 +115,7 @@ class CompletionEngine:
         self.settings = settings
         self.cache = CompletionCache(settings.cache_size, settings.cache_ttl_seconds, clock=clock)
         self._masker = privacy.PromptMasker()
+        self._secret_file = privacy.SecretFile()
         self.rhythm = KeystrokeRhythm(base=0, minimum=0, maximum=0, clock=clock)
         self._apply_debounce(settings)
         self._latest = LatestRequest(self.rhythm)
@@ -182,15 +183,19 @@ class CompletionEngine:
     def wants(self, document: Document) -> bool:
         """Whether this document gets completions at all (switches, language, endpoint,
         and files that must never be sent, see privacy.py)."""
+        settings = self.settings
         return (
-            self.settings.enable
+            settings.enable
             and self.endpoint.usable
-            and document.language_id not in self.settings.disabled_languages
-            and not privacy.is_withheld(
-                document.uri,
-                document.lines,
-                self.settings.exclude_globs,
-                detect=self.settings.mask_secrets,
+            and document.language_id not in settings.disabled_languages
+            and not privacy.is_excluded(document.uri, settings.exclude_globs)
+            and not (
+                settings.mask_secrets
+                and self._secret_file.check(
+                    document.uri,
+                    document.head(privacy.HEAD_LINES, privacy.HEAD_CHARS + 1),
+                    document.lines,
+                )
             )
         )
 

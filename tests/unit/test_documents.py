@@ -217,6 +217,10 @@ def check_against_reference(document: Document, reference: str, budget: int) -> 
             before = reference[: offset + expected]
             assert document.chars_before(cursor, budget) == before[max(len(before) - budget, 0) :]
         offset += len(line)
+    for count in range(len(lines) + 2):
+        top = "".join(lines[:count])
+        assert document.head(count, len(reference) + 1) == top
+        assert document.head(count, budget) == top[:budget]
     assert document.line_text(len(lines)) == ""
     assert document.cursor(len(lines), 0) == Cursor(len(lines) - 1, len(line_content(lines[-1])))
     assert document.cursor(-1, 3) == Cursor(0, 0)

@@ -15,11 +15,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from codestral_ls.documents import Document
 from codestral_ls.privacy import (
     DEFAULT_EXCLUDE_GLOBS,
+    HEAD_CHARS,
+    HEAD_LINES,
     MASK,
     GlobSet,
     PromptMasker,
+    SecretFile,
     SecretMask,
     cursor_in_secret,
     effective_globs,
@@ -225,6 +229,35 @@ def test_a_file_is_withheld_by_its_name_or_with_detection_by_its_lines() -> None
     assert is_withheld("file:///p/notes.txt", [SECRET_LINE], [], detect=True)
     assert not is_withheld("file:///p/notes.txt", [SECRET_LINE], [], detect=False)
     assert not is_withheld("file:///p/notes.txt", [CODE_LINE], [], detect=True)
+
+
+class _ReadOnce(list):
+    """Lines that may be read once: a second read means the verdict was not remembered."""
+
+    reads = 0
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        type(self).reads += 1
+        assert type(self).reads == 1, "the lines were read again"
+        return super().__getitem__(key)
+
+
+def test_a_secret_file_verdict_is_read_again_only_when_the_head_changes() -> None:
+    code = Document("file:///p/a.txt", CODE_LINE * 300)
+    check = SecretFile()
+
+    def head(document: Document) -> str:
+        return document.head(HEAD_LINES, HEAD_CHARS + 1)
+
+    _ReadOnce.reads = 0
+    assert not check.check(code.uri, head(code), _ReadOnce(code.lines))
+    code.apply_edit((250, 0), (250, 0), SECRET_LINE * 200)  # below the head: same verdict
+    assert not check.check(code.uri, head(code), _ReadOnce(code.lines))
+    code.apply_edit((0, 0), (0, 0), SECRET_LINE * 200)  # the head is secrets now
+    assert check.check(code.uri, head(code), code.lines)
+    other = Document("file:///p/b.txt", CODE_LINE * 300)
+    assert not check.check(other.uri, head(other), other.lines)  # another file: read
+    assert check.check(code.uri, head(code), code.lines)
 
 
 # -- masking ---------------------------------------------------------------------------------
