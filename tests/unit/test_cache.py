@@ -18,6 +18,22 @@ def test_key_changes_with_everything_that_decides_the_answer() -> None:
     assert base != cache_key(request(max_tokens=5), "single-line", 16)
     assert base != cache_key(request(temperature=0.5), "single-line", 16)
     assert base != cache_key(request(), "multi-line", 16)
+    assert base != cache_key(request(), "single-line", 17)
+    for field, value in [
+        ("model", "codestral-2501"),
+        ("min_tokens", 1),
+        ("top_p", 0.9),
+        ("stop", ("\n",)),
+        ("random_seed", 7),
+    ]:
+        changed = FimRequest(**{**vars(request()), field: value})  # type: ignore[arg-type]
+        assert base != cache_key(changed, "single-line", 16), field
+
+
+def test_key_tells_where_the_prompt_ends_and_the_suffix_begins() -> None:
+    one = cache_key(request(prompt="def f(", suffix="x)"), "single-line", 16)
+    assert one != cache_key(request(prompt="def f(x", suffix=")"), "single-line", 16)
+    assert cache_key(request(prompt="\ud800"), "single-line", 16)  # a lone surrogate keys too
 
 
 def test_cache_expires_and_stays_bounded() -> None:
