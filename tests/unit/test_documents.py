@@ -92,6 +92,24 @@ def test_text_before_and_after_cut_at_line_boundaries() -> None:
     assert document.text_between(Cursor(0, 1), Cursor(1, 2)) == "ne\ntw"
 
 
+@pytest.mark.parametrize(
+    ("text", "budget", "after"),
+    [
+        ("ab\r\ncd\n", 3, "ab\r"),  # a "\r\n" across the budget: none fits, cut there
+        ("a\nb\r\ncd", 4, "a\n"),  # ... the line end before it does
+        ("a\r\r\nb", 3, "a\r"),  # a lone "\r" is a line end of its own
+        ("\nabc", 3, "\n"),  # a line end at the very start
+        ("ab\rcd", 3, "ab\r"),  # a "\r" alone just inside the budget
+        ("abcd\n", 3, "abc"),  # no line end inside: the budget itself
+        ("a\nb\ncdef", 5, "a\nb\n"),  # the last of several
+    ],
+)
+def test_text_after_ends_at_the_last_line_end_within_the_budget(
+    text: str, budget: int, after: str
+) -> None:
+    assert Document("file:///x", text).text_after(Cursor(0, 0), budget) == after
+
+
 # -- property: the store always equals a plain-string reference -------------------------------
 
 ALPHABET = st.sampled_from(["a", "b", " ", "\n", "\r", "\r\n", "é", "😀", "\t", "中"])
