@@ -95,9 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The editor gets its initialize answer before the heavy imports below.
     early = None if args.tcp else early_initialize.answer_from_stdin()
-    from codestral_ls import lifecycle, stdio
-    from codestral_ls.pygls_compat import shutdown_requested
-    from codestral_ls.server import create_server
+    from codestral_ls import attrs_cache
+
+    # lsprotocol's classes reuse the methods attrs compiled for them at an earlier start.
+    with attrs_cache.reusing_compiled_methods(attrs_cache.cache_dir()):
+        from codestral_ls import lifecycle, stdio
+        from codestral_ls.pygls_compat import shutdown_requested
+        from codestral_ls.server import create_server
 
     server = create_server()
     server.exit_hook = server.finish  # exit codes per spec, no wait for the stdin thread

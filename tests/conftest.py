@@ -21,16 +21,20 @@ NO_DEBOUNCE = Settings(debounce_ms=0, adaptive_debounce=False, debounce_min_ms=0
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _usage_file_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _server_files_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Servers started by the tests (which inherit this environment) count their usage
-    statistics in a folder of the test run, never in the user's own file."""
-    old = os.environ.get("CODESTRAL_LS_STATE_DIR")
-    os.environ["CODESTRAL_LS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    statistics and keep their start-up cache in folders of the test run, never in the user's
+    own: the first server of a run starts without a cache, the others with it."""
+    folders = {"CODESTRAL_LS_STATE_DIR": "state", "CODESTRAL_LS_CACHE_DIR": "cache"}
+    old = {name: os.environ.get(name) for name in folders}
+    for name, folder in folders.items():
+        os.environ[name] = str(tmp_path_factory.mktemp(folder))
     yield
-    if old is None:
-        del os.environ["CODESTRAL_LS_STATE_DIR"]
-    else:
-        os.environ["CODESTRAL_LS_STATE_DIR"] = old
+    for name, value in old.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 def _fail_skips_under_ci(report: pytest.TestReport | pytest.CollectReport) -> None:

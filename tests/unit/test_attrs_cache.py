@@ -1,0 +1,153 @@
+"""The attrs method cache (codestral_ls/attrs_cache.py): the code reused is the code attrs
+compiles, a start reuses what the previous one compiled, and nothing wrong with the file or
+with attrs turns into an error."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import attrs
+import pytest
+
+from codestral_ls import attrs_cache
+
+#: Prints, as JSON, what the cache did and the bytes of methods attrs generated for
+#: lsprotocol classes (a few shapes: small, large, with defaults, frozen-like enums aside).
+_PROBE = """
+import json, marshal, sys
+from pathlib import Path
+from codestral_ls import attrs_cache
+directory = sys.argv[1]
+if directory == "-":
+    from lsprotocol import types
+    use = None
+else:
+    with attrs_cache.reusing_compiled_methods(Path(directory)) as use:
+        from lsprotocol import types
+methods = {}
+for name in ("Position", "InitializeParams", "CompletionItem", "InlineCompletionParams"):
+    cls = getattr(types, name)
+    for method in ("__init__", "__eq__", "__repr__"):
+        methods[f"{name}.{method}"] = marshal.dumps(getattr(cls, method).__code__).hex()
+print(json.dumps({
+    "reused": use and use.reused, "compiled": use and use.compiled,
+    "written": use and use.written, "off": use and use.off, "methods": methods,
+    "position": repr(types.Position(line=1, character=2)),
+}))
+"""
+
+
+def _probe(directory: str) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # attrs salts __hash__ with str hashes
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, directory],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(run.stdout)
+
+
+def test_a_second_start_reuses_the_very_code_attrs_compiled(tmp_path: Path) -> None:
+    plain = _probe("-")
+    first = _probe(str(tmp_path))
+    second = _probe(str(tmp_path))
+
+    assert first["off"] == "" and first["reused"] == 0 and first["compiled"] > 500
+    assert first["written"] is True
+    assert second["reused"] == first["compiled"] and second["compiled"] == 0
+    assert second["written"] is False  # nothing new: the file is left as it is
+    # Byte for byte the code attrs compiles itself (same source, file name, future flags).
+    assert first["methods"] == plain["methods"]
+    assert second["methods"] == plain["methods"]
+    assert second["position"] == plain["position"] == "1:2"  # lsprotocol's own __repr__
+
+
+def _define_class(name: str) -> type:
+    return attrs.define(type(name, (), {"__annotations__": {"value": "int"}}))
+
+
+def test_attrs_compiles_through_the_one_function_the_cache_replaces(tmp_path: Path) -> None:
+    import attr._make
+
+    original = attr._make._compile_and_eval
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        assert attr._make._compile_and_eval is not original
+        made = _define_class("Made")
+    assert attr._make._compile_and_eval is original  # put back on leaving
+    assert use.off == "" and use.compiled >= 1
+    assert made(3) == made(3) and repr(made(3)) == "Made(value=3)"
+
+
+def test_the_original_is_put_back_when_the_block_raises(tmp_path: Path) -> None:
+    import attr._make
+
+    original = attr._make._compile_and_eval
+    with pytest.raises(RuntimeError), attrs_cache.reusing_compiled_methods(tmp_path):
+        raise RuntimeError("an import failed")
+    assert attr._make._compile_and_eval is original
+
+
+def test_a_corrupt_file_means_a_plain_start_and_a_good_file_after(tmp_path: Path) -> None:
+    path = attrs_cache.cache_file(tmp_path)
+    path.write_bytes(b"\x00not marshal at all")
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        made = _define_class("AfterCorrupt")
+    assert made(1).value == 1
+    assert use.reused == 0 and use.written
+    stored = marshal.loads(path.read_bytes())
+    assert len(stored) == use.compiled and all(
+        isinstance(code, types.CodeType) for code in stored.values()
+    )
+
+
+def test_a_file_of_something_else_is_ignored(tmp_path: Path) -> None:
+    attrs_cache.cache_file(tmp_path).write_bytes(marshal.dumps(["a", "list"]))
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        _define_class("AfterList")
+    assert use.reused == 0 and use.compiled >= 1
+
+
+def test_entries_a_start_did_not_use_drop_out(tmp_path: Path) -> None:
+    stale = {"0" * 40: compile("x = 1", "<stale>", "exec")}
+    attrs_cache.cache_file(tmp_path).write_bytes(marshal.dumps(stale))
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        _define_class("Fresh")
+    stored = marshal.loads(attrs_cache.cache_file(tmp_path).read_bytes())
+    assert "0" * 40 not in stored and len(stored) == use.compiled
+
+
+def test_an_unwritable_place_means_no_cache_and_no_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with attrs_cache.reusing_compiled_methods(blocked / "cache") as use:
+        made = _define_class("Unwritable")
+    assert made(2).value == 2 and use.compiled >= 1 and use.written is False
+
+
+def test_an_attrs_without_the_function_leaves_the_cache_off(tmp_path: Path) -> None:
+    changed_attrs = types.SimpleNamespace()  # a release where the internal is gone
+    with attrs_cache.reusing_compiled_methods(tmp_path, make_module=changed_attrs) as use:
+        pass
+    assert "attrs changed" in use.off
+    assert vars(changed_attrs) == {} and not any(tmp_path.iterdir())
+
+    renamed = types.SimpleNamespace(_compile_and_eval=lambda source, scope: None)
+    with attrs_cache.reusing_compiled_methods(tmp_path, make_module=renamed) as use:
+        pass
+    assert "attrs changed" in use.off
+
+
+def test_where_the_cache_lives() -> None:
+    assert attrs_cache.cache_dir({"CODESTRAL_LS_CACHE_DIR": "/x"}) == Path("/x")
+    assert attrs_cache.cache_dir({"XDG_CACHE_HOME": "/c"}) == Path("/c/codestral-ls")
+    assert attrs_cache.cache_dir({}).parts[-2:] == (".cache", "codestral-ls")
+    assert sys.implementation.cache_tag in attrs_cache.cache_file(Path("/x")).name
