@@ -19,18 +19,16 @@ import importlib
 import importlib.util
 import json
 import logging
-import os
-import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from codestral_ls import __version__
+from codestral_ls import __version__, tls
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.fim import FimRequest, sendable
@@ -114,8 +112,8 @@ class MistralClient:
                 keepalive_expiry=KEEPALIVE_SECONDS,
             ),
             follow_redirects=False,
-            trust_env=True,  # HTTPS_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR
-            verify=tls_verification(os.environ),
+            trust_env=True,  # HTTPS_PROXY/NO_PROXY (the CA bundle: see codestral_ls/tls.py)
+            verify=tls.context(),  # built while the server started (codestral_ls/tls.py)
         )
 
     async def aclose(self) -> None:
@@ -481,24 +479,6 @@ def preload_network_backend() -> None:
     for name in _OPTIONAL_PER_REQUEST:
         if name not in sys.modules and importlib.util.find_spec(name) is None:
             sys.modules[name] = None  # type: ignore[assignment]
-
-
-def tls_verification(environ: Mapping[str, str]) -> ssl.SSLContext | bool:
-    """Certificates are always verified; which CA bundle, the environment may say.
-
-    httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` itself (``True`` here lets it);
-    ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``, which many company setups export for
-    their TLS-inspecting proxy, are honoured as well.
-    """
-    if environ.get("SSL_CERT_FILE") or environ.get("SSL_CERT_DIR"):
-        return True
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        bundle = environ.get(name)
-        if bundle and os.path.exists(bundle):
-            if os.path.isdir(bundle):
-                return ssl.create_default_context(capath=bundle)
-            return ssl.create_default_context(cafile=bundle)
-    return True
 
 
 def _http_timeout(timeouts: Timeouts) -> httpx.Timeout:
