@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 
 from bench.lsp import NEOVIM_CAPABILITIES, LspProcess, inline_text, server_environment
@@ -26,17 +27,23 @@ TEXT = "def f(values):\n    total = 0\n    \n    return total\n"
 LINE = 2
 
 
-async def _start(fake: FakeMistral) -> tuple[LspProcess, float]:
-    server = await LspProcess.spawn(server_environment(fake.base_url))
+async def _start(fake: FakeMistral, cache: str | None = None) -> tuple[LspProcess, float]:
+    env = server_environment(fake.base_url)
+    if cache is not None:
+        env["CODESTRAL_LS_CACHE_DIR"] = cache
+    server = await LspProcess.spawn(env)
     await server.initialize(NEOVIM_CAPABILITIES, {"debounceMs": 0, "alternatives": 1})
     return server, time.perf_counter() - server.started
 
 
-async def startup_runs(fake: FakeMistral, runs: int) -> tuple[list[float], list[float]]:
-    """(start -> initialize answer, start -> first completion), seconds, per fresh process."""
+async def startup_runs(
+    fake: FakeMistral, runs: int, cache: str | None = None
+) -> tuple[list[float], list[float]]:
+    """(start -> initialize answer, start -> first completion), seconds, per fresh process
+    with the start-up cache in ``cache`` (``None``: the user's)."""
     answered, completed = [], []
     for _ in range(runs):
-        server, took = await _start(fake)
+        server, took = await _start(fake, cache)
         try:
             server.did_open(URI, TEXT)
             _ident, future = server.inline_request(URI, LINE, 4, invoked=True)
@@ -60,12 +67,18 @@ async def _timed_completion(server: LspProcess, version: int, old: str) -> tuple
 
 
 async def first_and_later(
-    fake: FakeMistral, *, after_ready: bool, later: int = 20, pauses: int = 0, idle: float = 6.0
+    fake: FakeMistral,
+    *,
+    after_ready: bool,
+    later: int = 20,
+    pauses: int = 0,
+    idle: float = 6.0,
+    cache: str | None = None,
 ) -> tuple[float, list[float], list[float], int]:
     """(the first completion, asked 0.5 s after ``initialized`` or after the server answered a
     first request; the next ``later``; ``pauses`` more, each after ``idle`` s without a
     request; connections the fake accepted during the pauses), seconds."""
-    server, _took = await _start(fake)
+    server, _took = await _start(fake, cache)
     try:
         server.did_open(URI, TEXT)
         if after_ready:
@@ -89,9 +102,14 @@ async def first_and_later(
 
 async def run(runs: int = 9, ttft: float = 0.0) -> list[Row]:
     rows = []
-    with FakeMistral(api_key="test-key") as fake:
+    with (
+        FakeMistral(api_key="test-key") as fake,
+        tempfile.TemporaryDirectory(prefix="codestral-ls-cache-") as cache,
+    ):
         fake.fim_responder = lambda body: "compute(alpha, beta)"
-        answered, completed = await startup_runs(fake, runs)
+        # The first start on a machine has no start-up cache (codestral_ls/attrs_cache.py).
+        cold_answered, cold_completed = await startup_runs(fake, 1, cache)
+        answered, completed = await startup_runs(fake, runs, cache)
         p50 = percentile(answered, 50)
         rows.append(
             Row(
@@ -110,11 +128,19 @@ async def run(runs: int = 9, ttft: float = 0.0) -> list[Row]:
                 f"({min(completed) * 1000:.0f} / {max(completed) * 1000:.0f})",
             )
         )
+        rows.append(
+            Row(
+                "start-up",
+                "the first start on a machine (no start-up cache yet): initialize answered; "
+                "first completion",
+                f"{cold_answered[0] * 1000:.0f} ms; {cold_completed[0] * 1000:.0f} ms",
+            )
+        )
         fake.latency = ttft
         label = f"fake API answering in {ttft * 1000:g} ms"
         for after_ready, when in ((False, "initialized"), (True, "the server's first answer")):
             first, after, rested, reconnects = await first_and_later(
-                fake, after_ready=after_ready, pauses=3 if after_ready else 0
+                fake, after_ready=after_ready, pauses=3 if after_ready else 0, cache=cache
             )
             median = percentile(after, 50)
             rows.append(
