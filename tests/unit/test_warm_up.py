@@ -1,0 +1,54 @@
+"""The warm-up after ``initialized`` runs one step per turn of the event loop, so that a
+request arriving meanwhile waits for one step, not for all of them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from codestral_ls.server import run_one_per_loop_turn
+
+
+async def _turns(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_what_becomes_ready_between_two_steps_runs_between_them() -> None:
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def first() -> None:
+        seen.append("first")
+        loop.call_soon(seen.append, "request")  # e.g. a completion read meanwhile
+
+    run_one_per_loop_turn([first, lambda: seen.append("second"), lambda: seen.append("third")])
+    assert seen == []  # nothing runs before the loop turns
+    await _turns(5)
+    assert seen == ["first", "request", "second", "third"]
+
+
+async def test_a_failing_step_is_reported_and_the_next_ones_still_run() -> None:
+    seen: list[str] = []
+    reported: list[BaseException] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["exception"]))
+
+    def broken() -> None:
+        raise RuntimeError("no TLS bundle")
+
+    run_one_per_loop_turn([broken, lambda: seen.append("after")])
+    await _turns(4)
+    assert seen == ["after"]
+    assert [str(error) for error in reported] == ["no TLS bundle"]
+
+
+async def test_no_steps_is_nothing_to_do() -> None:
+    run_one_per_loop_turn([])
+    await _turns(1)
+
+
+def test_steps_need_a_running_loop() -> None:
+    with pytest.raises(RuntimeError):
+        run_one_per_loop_turn([lambda: None])
