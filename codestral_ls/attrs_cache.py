@@ -41,6 +41,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: A file larger than this is not what this module wrote (1.2 MB for lsprotocol 2025): it is
+#: not read, so that a start never reads gigabytes.
+MAX_BYTES = 16_000_000
 #: The parameters of the attrs function that compiles and runs a generated script.
 _EXPECTED_PARAMETERS = ["script", "globs", "locs", "filename"]
 #: Every ``from __future__`` flag: the ones attrs's own module has are the ones its
@@ -135,6 +138,8 @@ def _has_expected_shape(function: Any) -> bool:
 def _read(path: Path) -> dict[str, types.CodeType]:
     try:
         with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+                raise ValueError(f"larger than {MAX_BYTES} bytes")
             loaded = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError) as error:
         if not isinstance(error, FileNotFoundError):

@@ -109,6 +109,21 @@ def test_a_corrupt_file_means_a_plain_start_and_a_good_file_after(tmp_path: Path
     )
 
 
+def test_a_file_too_large_to_be_ours_is_not_read(tmp_path: Path) -> None:
+    with attrs_cache.reusing_compiled_methods(tmp_path):
+        _define_class("Huge")
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        _define_class("Huge")
+    assert use.reused >= 1  # the file works as it is...
+    path = attrs_cache.cache_file(tmp_path)
+    with path.open("ab") as handle:  # ...and with gigabytes after it (sparse: no disk used)
+        handle.truncate(attrs_cache.MAX_BYTES + 1)
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        _define_class("Huge")
+    assert use.reused == 0 and use.written
+    assert path.stat().st_size < attrs_cache.MAX_BYTES  # replaced by a file of ours
+
+
 def test_a_file_of_something_else_is_ignored(tmp_path: Path) -> None:
     attrs_cache.cache_file(tmp_path).write_bytes(marshal.dumps(["a", "list"]))
     with attrs_cache.reusing_compiled_methods(tmp_path) as use:
