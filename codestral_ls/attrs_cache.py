@@ -53,16 +53,6 @@ for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
 
-def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$CODESTRAL_LS_CACHE_DIR``, else ``$XDG_CACHE_HOME/codestral-ls``, else
-    ``~/.cache/codestral-ls``."""
-    environ = os.environ if environ is None else environ
-    if environ.get("CODESTRAL_LS_CACHE_DIR"):
-        return Path(environ["CODESTRAL_LS_CACHE_DIR"])
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "codestral-ls"
-
-
 def cache_file(directory: Path) -> Path:
     """One file per bytecode format: a Python upgrade starts a new one."""
     tag = sys.implementation.cache_tag or "python"
@@ -82,11 +72,16 @@ class CacheUse:
 
 
 @contextlib.contextmanager
-def reusing_compiled_methods(directory: Path, make_module: Any = None) -> Iterator[CacheUse]:
-    """While in this block, attrs classes reuse the methods compiled at an earlier start;
+def reusing_compiled_methods(directory: Path | None, make_module: Any = None) -> Iterator[CacheUse]:
+    """While in this block, attrs classes reuse the methods compiled at an earlier start
+    and kept in ``directory`` (:func:`codestral_ls.folders.cache_dir`; ``None``: no cache);
     on leaving it, the file is rewritten if this start compiled something new or used less
     than the file held. ``make_module`` is ``attr._make`` (a parameter for the tests)."""
     use = CacheUse()
+    if directory is None:
+        use.off = "no cache folder (no home directory)"
+        yield use
+        return
     if make_module is None:
         import attr._make as make_module
     original = getattr(make_module, "_compile_and_eval", None)

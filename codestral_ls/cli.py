@@ -95,11 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The editor gets its initialize answer before the heavy imports below.
     early = None if args.tcp else early_initialize.answer_from_stdin()
-    from codestral_ls import attrs_cache, tls
+    from codestral_ls import attrs_cache, folders, tls
 
     tls.build_in_background()  # OpenSSL reads the CA bundle while Python imports below
     # lsprotocol's classes reuse the methods attrs compiled for them at an earlier start.
-    with attrs_cache.reusing_compiled_methods(attrs_cache.cache_dir()):
+    with attrs_cache.reusing_compiled_methods(folders.cache_dir()):
         from codestral_ls import lifecycle, stdio
         from codestral_ls.pygls_compat import shutdown_requested
         from codestral_ls.server import create_server

@@ -68,6 +68,9 @@ def _price_from_env(name: str, default: float) -> float:
 def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
     path = args.file or usage_file()
+    if path is None:
+        print("codestral-ls stats: no home directory to find the usage file in; use --file.")
+        return 2
     totals = read(path)
     prices = Prices(args.prompt_price, args.completion_price)
     print(f"Codestral usage on this machine ({path}); nothing here is ever sent anywhere.")

@@ -8,7 +8,8 @@ says the suggestion was right even when it was not accepted), and the upstream c
 tokens they cost. The acceptance rate is accepted / shown. The
 counts go to one small JSON-lines file on this machine (``usage.jsonl`` in
 ``$CODESTRAL_LS_STATE_DIR``, else ``$XDG_STATE_HOME/codestral-ls``, else
-``~/.local/state/codestral-ls``) and nowhere else: nothing here talks to the network.
+``~/.local/state/codestral-ls``: :mod:`codestral_ls.folders`) and nowhere else: nothing
+here talks to the network.
 ``codestral-ls stats`` reads it back (see :mod:`codestral_ls.stats_report`).
 
 A suggestion is identified by where it ends up, not by the text still to insert: the line
@@ -28,12 +29,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from codestral_ls import folders
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +76,11 @@ class Counts:
         return counts
 
 
-def state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where the usage file lives (created on first write)."""
-    environ = os.environ if environ is None else environ
-    if environ.get("CODESTRAL_LS_STATE_DIR"):
-        return Path(environ["CODESTRAL_LS_STATE_DIR"])
-    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "codestral-ls"
-
-
-def usage_file(environ: Mapping[str, str] | None = None) -> Path:
-    return state_dir(environ) / "usage.jsonl"
+def usage_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``usage.jsonl`` in the state folder (:func:`codestral_ls.folders.state_dir`);
+    ``None`` where there is none (no home directory): counts then stay in memory."""
+    folder = folders.state_dir(environ)
+    return None if folder is None else folder / "usage.jsonl"
 
 
 def suggestion_id(uri: str, line: int, line_before: str, text: str) -> str:

@@ -161,8 +161,8 @@ def test_an_attrs_without_the_function_leaves_the_cache_off(tmp_path: Path) -> N
     assert "attrs changed" in use.off
 
 
-def test_where_the_cache_lives() -> None:
-    assert attrs_cache.cache_dir({"CODESTRAL_LS_CACHE_DIR": "/x"}) == Path("/x")
-    assert attrs_cache.cache_dir({"XDG_CACHE_HOME": "/c"}) == Path("/c/codestral-ls")
-    assert attrs_cache.cache_dir({}).parts[-2:] == (".cache", "codestral-ls")
+def test_one_file_per_bytecode_format_and_none_without_a_folder() -> None:
     assert sys.implementation.cache_tag in attrs_cache.cache_file(Path("/x")).name
+    with attrs_cache.reusing_compiled_methods(None) as use:
+        _define_class("Homeless")
+    assert "no cache folder" in use.off and use.compiled == 0

@@ -101,9 +101,17 @@ def test_an_unwritable_place_costs_the_statistics_not_an_exception(tmp_path):
     rec.flush()  # the parent is a file: mkdir fails, nothing raises
 
 
-def test_state_dir_follows_the_environment(tmp_path):
-    assert usage.state_dir({"CODESTRAL_LS_STATE_DIR": "/x"}) == Path("/x")
-    assert usage.state_dir({"XDG_STATE_HOME": "/s"}) == Path("/s/codestral-ls")
+def test_the_usage_file_is_in_the_state_folder_or_nowhere():
+    assert usage.usage_file({"CODESTRAL_LS_STATE_DIR": "/x"}) == Path("/x/usage.jsonl")
+    assert usage.usage_file({"HOME": "no-home"}) is None  # counted in memory only
+
+
+def test_stats_without_a_home_directory_asks_for_the_file(capsys, monkeypatch):
+    monkeypatch.delenv("CODESTRAL_LS_STATE_DIR", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "not-absolute")
+    assert stats_report.run_stats(args(None)) == 2
+    assert "--file" in capsys.readouterr().out
 
 
 def args(path: Path, plot: Path | None = None) -> argparse.Namespace:
