@@ -38,6 +38,11 @@ FLUSH_SECONDS = 60.0
 #: end sooner, and two notifications per keystroke's call would cost the editor a redraw each
 #: (a statusline flicker) and the server two writes on the completion's own path.
 WAITING_SHOWN_AFTER = 0.1
+#: The end of a call is told this long after it, so that the answer it brought is written
+#: first: told at once, the "ready" notification of every call that showed "waiting" (any
+#: call of 0.1 s or more: all real ones) was written on the answer's own path, 0.3-2.7 ms
+#: before it (measured). A statusline 20 ms late is not seen.
+CALL_END_TOLD_AFTER = 0.02
 
 
 class Controls:
@@ -51,7 +56,9 @@ class Controls:
         self._flusher: asyncio.TimerHandle | None = None
         self._status_timer: asyncio.TimerHandle | None = None
         self._waiting_timer: asyncio.TimerHandle | None = None
+        self._end_timer: asyncio.TimerHandle | None = None
         self.waiting_shown_after = WAITING_SHOWN_AFTER
+        self.call_end_told_after = CALL_END_TOLD_AFTER
         #: Status notifications wait for ``initialized`` (none before the initialize answer).
         self._started = False
 
@@ -101,18 +108,30 @@ class Controls:
                 )
 
     def calls_changed(self) -> None:
-        """An upstream call started or ended: an end is told at once (it may be an outage),
-        a start only once the call has run for ``waiting_shown_after`` seconds."""
+        """An upstream call started or ended: a start is told only once the call has run for
+        ``waiting_shown_after`` seconds, an end ``call_end_told_after`` seconds later (after
+        the answer it brought), unless another call is running by then."""
         if self._server.engine.calls_running == 0:
             if self._waiting_timer is not None:
                 self._waiting_timer.cancel()
                 self._waiting_timer = None
-            self.refresh_status()
+            if self._end_timer is None:
+                try:
+                    self._end_timer = asyncio.get_running_loop().call_later(
+                        self.call_end_told_after, self._tell_end
+                    )
+                except RuntimeError:  # no loop: nothing to write first
+                    self.refresh_status()
         elif self._waiting_timer is None:
             with contextlib.suppress(RuntimeError):  # no loop: nothing to schedule
                 self._waiting_timer = asyncio.get_running_loop().call_later(
                     self.waiting_shown_after, self._show_waiting
                 )
+
+    def _tell_end(self) -> None:
+        self._end_timer = None
+        if self._server.engine.calls_running == 0:  # else that call's end will tell
+            self.refresh_status()
 
     def _show_waiting(self) -> None:
         self._waiting_timer = None

@@ -137,6 +137,7 @@ async def test_a_call_shorter_than_the_delay_tells_nothing() -> None:
     server, output = server_with_output()
     controls = server.controls
     controls.waiting_shown_after = 0.0  # even a timer due at once comes too late
+    controls.call_end_told_after = 0.0
     controls.start()
     server.engine.calls_running = 1
     controls.calls_changed()
@@ -150,6 +151,7 @@ async def test_a_call_still_running_after_the_delay_shows_waiting_then_idle() ->
     server, output = server_with_output()
     controls = server.controls
     controls.waiting_shown_after = 0.0
+    controls.call_end_told_after = 0.0
     controls.start()
     server.engine.calls_running = 1
     controls.calls_changed()
@@ -158,4 +160,29 @@ async def test_a_call_still_running_after_the_delay_shows_waiting_then_idle() ->
     assert _told_states(output) == ["idle", "waiting"]
     server.engine.calls_running = 0
     controls.calls_changed()
+    await settled()
+    assert _told_states(output) == ["idle", "waiting", "idle"]
+
+
+async def test_the_end_of_a_call_is_told_after_its_answer() -> None:
+    """The "ready" notification waits ``call_end_told_after``: written at once, it went out
+    before the completion the call brought, on the path the user waits on."""
+    server, output = server_with_output()
+    controls = server.controls
+    controls.waiting_shown_after = 0.0
+    controls.call_end_told_after = 0.0
+    controls.start()
+    server.engine.calls_running = 1
+    controls.calls_changed()
+    await settled()
+    server.engine.calls_running = 0
+    controls.calls_changed()
+    assert _told_states(output) == ["idle", "waiting"]  # the answer goes out first
+    server.engine.calls_running = 1  # another call started meanwhile: still waiting
+    controls.calls_changed()
+    await settled()
+    assert _told_states(output) == ["idle", "waiting"]
+    server.engine.calls_running = 0
+    controls.calls_changed()
+    await settled()
     assert _told_states(output) == ["idle", "waiting", "idle"]
