@@ -21,9 +21,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,6 +42,7 @@ from codestral_ls.http_body import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class MistralClient:
             started = time.monotonic()
             try:
                 call = self._fim_stream(request, until) if stream else self._fim_json(request)
-                result = await asyncio.wait_for(call, timeout=deadline)
+                result = await within(deadline, call)
             except asyncio.TimeoutError:
                 message = f"no complete answer within {deadline:g} s"
                 raise ApiError(ErrorKind.TIMEOUT, message) from None
@@ -187,7 +188,7 @@ class MistralClient:
         """
         wait = (timeouts or self.timeouts).connect
         try:
-            await asyncio.wait_for(self._free_connections.acquire(), wait)
+            await within(wait, self._free_connections.acquire())
         except asyncio.TimeoutError:
             message = "no free connection to the API in time (too many requests at once)"
             raise ApiError(ErrorKind.BUSY, message) from None
@@ -448,9 +449,28 @@ async def _read_to_end(lines: AsyncIterator[str]) -> bool:
             pass
 
     with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError, BodyTooLarge):
-        await asyncio.wait_for(drain(), _DRAIN_SECONDS)
+        await within(_DRAIN_SECONDS, drain())
         return True
     return False
+
+
+if sys.version_info >= (3, 11):
+
+    async def within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
+        """``await work``, or :class:`asyncio.TimeoutError` after ``seconds``.
+
+        ``asyncio.wait_for`` runs ``work`` as a task of its own: one more task and turn of
+        the event loop per use, three uses per completion (a free connection, the deadline,
+        the end of the body). ``asyncio.timeout`` (3.11) runs it in the caller's task.
+        """
+        async with asyncio.timeout(seconds):
+            return await work
+
+else:
+
+    async def within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
+        """``await work``, or :class:`asyncio.TimeoutError` after ``seconds``."""
+        return await asyncio.wait_for(work, seconds)
 
 
 #: What httpcore imports on its first request (its asyncio network backend, through anyio).

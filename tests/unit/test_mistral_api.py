@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
 from codestral_ls.endpoint import Endpoint
-from codestral_ls.mistral_api import FimRequest, MistralClient
+from codestral_ls.mistral_api import FimRequest, MistralClient, within
 from tests.fake_mistral import FakeMistral
 
 
@@ -68,3 +70,17 @@ def test_a_missing_optional_module_httpcore_imports_per_request_is_remembered() 
         assert "sniffio" in sys.modules and sys.modules["sniffio"] is None
         with pytest.raises(ImportError):
             importlib.import_module("sniffio")
+
+
+async def test_a_deadline_runs_the_work_in_the_callers_task() -> None:
+    """No task (and turn of the event loop) of its own per use: three uses per completion."""
+    caller = asyncio.current_task()
+
+    async def work() -> asyncio.Task[object] | None:
+        return asyncio.current_task()
+
+    if sys.version_info >= (3, 11):
+        assert await within(5, work()) is caller
+    with pytest.raises(asyncio.TimeoutError):
+        await within(0.001, asyncio.Event().wait())  # never set: always too late
+    assert await within(5, asyncio.sleep(0, "done")) == "done"
