@@ -20,6 +20,7 @@ from tests.conftest import NO_DEBOUNCE, engine_for, fake_environ
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FIM_PATH, Error, FakeMistral
 from tests.reliability.lsp_process import SERVER_COMMAND, did_open, environment, frame
+from tests.tools import eventually
 
 URI = "file:///project/stale.py"
 THREE_LINES = "a = 1\nb = 2\nc = \n"
@@ -142,7 +143,8 @@ async def test_a_cancelled_probe_lets_the_next_request_probe(
     probe = asyncio.ensure_future(engine.complete(document, Cursor(1, 4)))
     assert await asyncio.to_thread(fake.wait_for_requests, 2, 60)
     probe.cancel()
-    await asyncio.sleep(0.4)
+    # The cancelled call releases the probe as it ends (calls_running drops after that).
+    await eventually(lambda: engine.calls_running == 0, "the cancelled probe to end")
     fake.latency = 0
     document.apply_edit((0, 0), (0, 0), "#")
     engine.document_changed(document.uri)
