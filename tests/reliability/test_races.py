@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import subprocess
-import time
 
 from codestral_ls.documents import Cursor, Document
 from codestral_ls.endpoint import resolve_endpoint
@@ -19,7 +17,7 @@ from codestral_ls.engine import CompletionEngine
 from tests.conftest import NO_DEBOUNCE, engine_for, fake_environ
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FIM_PATH, Error, FakeMistral
-from tests.reliability.lsp_process import SERVER_COMMAND, did_open, environment, frame
+from tests.reliability.lsp_process import LspProcess, environment, frame
 from tests.tools import eventually
 
 URI = "file:///project/stale.py"
@@ -96,37 +94,15 @@ def test_a_request_is_answered_for_the_text_it_was_sent_with() -> None:
             ],
         },
     }
-    initialize = {
-        "processId": None,
-        "capabilities": {},
-        "initializationOptions": {"debounceMs": 0, "adaptiveDebounce": False},
-    }
-    with FakeMistral(api_key="test-key") as fake:
+    with FakeMistral(api_key="test-key") as fake, LspProcess(environment(fake.base_url)) as server:
         fake.fim_responder = lambda body: "42"
-        process = subprocess.Popen(
-            SERVER_COMMAND,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=environment(fake.base_url),
-        )
-        assert process.stdin is not None
-        try:
-            for message in (
-                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
-                {"jsonrpc": "2.0", "method": "initialized", "params": {}},
-                did_open(URI, text),
-            ):
-                process.stdin.write(frame(message))
-            process.stdin.flush()
-            time.sleep(0.5)
-            process.stdin.write(frame(request) + frame(change))  # one write, one read
-            process.stdin.flush()
-            assert fake.wait_for_requests(1, timeout=60, path=FIM_PATH)
-            assert [r.body["prompt"] for r in fake.fim_requests] == [json.loads('"abc = "')]
-        finally:
-            process.kill()
-            process.wait()
+        # Answered, so the server is up and reading: the two frames below reach it in one
+        # read of their own (a fixed 0.5 s wait here did not ensure that on a loaded machine).
+        server.initialize({"debounceMs": 0, "adaptiveDebounce": False}, capabilities={})
+        server.open(URI, text)
+        server.send_bytes(frame(request) + frame(change))  # one write, one read
+        assert fake.wait_for_requests(1, timeout=60, path=FIM_PATH)
+        assert [r.body["prompt"] for r in fake.fim_requests] == [json.loads('"abc = "')]
 
 
 async def test_a_cancelled_probe_lets_the_next_request_probe(
