@@ -423,6 +423,13 @@ class CompletionEngine:
         self._count_shown(source)
         return Completion(text, asked.cursor, source)
 
+    def _failed(self, error: ApiError) -> None:
+        """A completion failed for a reason the user may have to know: pause, tell once."""
+        self.stats.failures += 1
+        log.warning("completion failed: %s (%s)", error, error.kind.value)
+        self.health.record_failure(error, self.endpoint)
+        self.on_failure(error)
+
     async def _fetch(
         self, uri: str, language: str, context: FimContext, request: FimRequest, key: str
     ) -> str:
@@ -430,7 +437,11 @@ class CompletionEngine:
         typed-ahead reuse (paid for, so worth keeping even if nobody shows it) and returned."""
         max_lines = self.settings.max_lines
         self.stats.upstream_calls += 1
-        client = self.upstream.client
+        try:
+            client = self.upstream.client
+        except ApiError as error:  # the CA bundle the environment names cannot be loaded
+            self._failed(error)
+            raise
         self.calls_running += 1
         self.on_calls_changed()
         try:
@@ -452,10 +463,7 @@ class CompletionEngine:
                 log.info("completion dropped: %s", error)
                 self.health.release_probe()
                 raise
-            self.stats.failures += 1
-            log.warning("completion failed: %s (%s)", error, error.kind.value)
-            self.health.record_failure(error, self.endpoint)
-            self.on_failure(error)
+            self._failed(error)
             raise
         finally:
             self.calls_running -= 1

@@ -23,6 +23,9 @@ class ErrorKind(str, Enum):
     BUSY = "busy"
     NETWORK = "network"  # refused, reset, DNS, cut stream
     BAD_RESPONSE = "bad-response"  # not the documented format
+    #: The CA bundle the environment names (SSL_CERT_FILE, ...) cannot be loaded: nothing
+    #: was sent; the user's environment needs fixing.
+    CA_BUNDLE = "ca-bundle"
 
 
 class ApiError(Exception):

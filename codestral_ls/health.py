@@ -39,6 +39,8 @@ _BACKOFF: dict[ErrorKind, tuple[float, float]] = {
     ErrorKind.TIMEOUT: (1.0, 30.0),
     ErrorKind.NETWORK: (2.0, 60.0),
     ErrorKind.BAD_RESPONSE: (1.0, 30.0),
+    # Fixed in the user's environment; the file is read again after the pause.
+    ErrorKind.CA_BUNDLE: (30.0, 300.0),
 }
 
 

@@ -94,6 +94,13 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
         what = "Too many requests to Codestral at once"
         todo = "; the next one asks again."
         detail = f"{reason}."
+    elif kind is ErrorKind.CA_BUNDLE:
+        what = f"Codestral cannot load the {reason}"
+        todo = "."
+        detail = (
+            f"Fix or unset that variable where the editor starts: nothing is sent to {host} "
+            "until the bundle loads."
+        )
     elif kind is ErrorKind.AUTH:
         # A key kept back is not a key rejected: say which, and how to fix that one.
         what, detail = key_advice(endpoint)

@@ -79,7 +79,9 @@ _CONNECTIONS = 8
 
 
 class MistralClient:
-    """Talks to one endpoint. Create one per endpoint, close it with :meth:`aclose`."""
+    """Talks to one endpoint. Create one per endpoint, close it with :meth:`aclose`.
+    Creating one raises :class:`ApiError` (``CA_BUNDLE``) when the CA bundle the
+    environment names cannot be loaded (see codestral_ls/tls.py)."""
 
     def __init__(
         self,
@@ -103,6 +105,10 @@ class MistralClient:
         }
         if endpoint.api_key:
             headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        try:
+            verify = tls.context()  # built while the server started (codestral_ls/tls.py)
+        except tls.BundleError as error:
+            raise ApiError(ErrorKind.CA_BUNDLE, str(error)) from None
         self._http = httpx.AsyncClient(
             base_url=endpoint.base_url + "/",
             headers=headers,
@@ -114,7 +120,7 @@ class MistralClient:
             ),
             follow_redirects=False,
             trust_env=True,  # HTTPS_PROXY/NO_PROXY (the CA bundle: see codestral_ls/tls.py)
-            verify=tls.context(),  # built while the server started (codestral_ls/tls.py)
+            verify=verify,
         )
 
     async def aclose(self) -> None:

@@ -45,7 +45,9 @@ from codestral_ls.upstream import Upstream
 COMPLETED, NOTHING, CONFIGURATION, UNAVAILABLE = 0, 1, 2, 3
 
 #: Failures a change of settings, key or URL fixes; the others pass by themselves.
-_CONFIGURATION_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.INVALID})
+_CONFIGURATION_KINDS = frozenset(
+    {ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.INVALID, ErrorKind.CA_BUNDLE}
+)
 
 
 class _Failure(Exception):
@@ -137,6 +139,8 @@ def explain_for_a_shell(error: ApiError, endpoint: Endpoint, settings: Settings)
     host = endpoint.host
     reason = str(error)
     kind = error.kind
+    if kind is ErrorKind.CA_BUNDLE:
+        return f"cannot load the {reason}: fix or unset that variable (nothing was sent to {url})"
     if kind is ErrorKind.AUTH:
         if endpoint.withheld:
             return (

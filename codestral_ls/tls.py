@@ -33,21 +33,45 @@ def _key(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(environ.get(name, "") for name in BUNDLE_VARIABLES)
 
 
+class BundleError(Exception):
+    """The CA bundle the environment names cannot be loaded. ``str()`` says which variable,
+    which path and why (a missing file, a directory, no certificate in it), for a line
+    "cannot load the ...".
+
+    Nothing can be sent without it, and nothing should be sent without the bundle the user
+    chose (a company proxy's CA): every call fails until it is fixed, and says why."""
+
+
 def build(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """A verifying context with the bundle ``environ`` chooses."""
+    """A verifying context with the bundle ``environ`` chooses (:class:`BundleError` if the
+    bundle named there cannot be loaded)."""
     cert_file, cert_dir, requests_bundle, curl_bundle = _key(environ)
     if cert_file:
-        return ssl.create_default_context(cafile=cert_file)
+        return _load("SSL_CERT_FILE", cert_file, cafile=cert_file)
     if cert_dir:
-        return ssl.create_default_context(capath=cert_dir)
-    for bundle in (requests_bundle, curl_bundle):
+        return _load("SSL_CERT_DIR", cert_dir, capath=cert_dir)
+    for name, bundle in (("REQUESTS_CA_BUNDLE", requests_bundle), ("CURL_CA_BUNDLE", curl_bundle)):
         if bundle and os.path.exists(bundle):
             if os.path.isdir(bundle):
-                return ssl.create_default_context(capath=bundle)
-            return ssl.create_default_context(cafile=bundle)
+                return _load(name, bundle, capath=bundle)
+            return _load(name, bundle, cafile=bundle)
     import certifi  # httpx's own dependency and default bundle
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def _load(variable: str, path: str, **where: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(**where)
+    except (OSError, ValueError) as error:
+        if isinstance(error, ssl.SSLError):  # a file, but not of PEM certificates
+            reason = f"no certificates in it ({error.reason or error})"
+        elif isinstance(error, OSError) and error.strerror:  # missing, a directory, denied
+            reason = error.strerror
+        else:
+            reason = str(error)
+        # The variable and the reason first: a pop-up clips long lines at their end.
+        raise BundleError(f"CA bundle in {variable}: {reason}: {path}") from None
 
 
 def build_in_background(environ: Mapping[str, str] | None = None) -> None:
@@ -77,8 +101,7 @@ def _build_into(key: tuple[str, ...], environ: Mapping[str, str]) -> None:
 def context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """The context for ``environ`` (default: this process's): the one built in the
     background if it was started, else built now and kept. A bundle that cannot be read
-    raises here (``OSError``, ``ssl.SSLError``), as httpx would when building its client,
-    and is tried again at the next call."""
+    raises :class:`BundleError` here, and is tried again at the next call."""
     environ = os.environ if environ is None else environ
     key = _key(environ)
     with _lock:

@@ -60,7 +60,9 @@ class Upstream:
 
     @property
     def client(self) -> MistralClient:
-        """The client, built on first use (its TLS context costs tens of milliseconds)."""
+        """The client, built on first use (its TLS context costs tens of milliseconds);
+        :class:`ApiError` while the CA bundle the environment names cannot be loaded (built
+        again at the next use: the file may have been fixed)."""
         if self._client is None:
             self._client = MistralClient(self.endpoint, timeouts=self.completion_timeouts())
         return self._client
@@ -94,7 +96,11 @@ class Upstream:
         """Build the client (its TLS context) and import its network backend now, not
         during the first completion, and open the connection ahead."""
         if self.endpoint.usable:
-            _ = self.client
+            try:
+                _ = self.client
+            except ApiError as error:  # the first completion tells the user, once
+                log.warning("no HTTP client: %s", error)
+                return
             preload_network_backend()
             self.connect_ahead()
 
@@ -108,7 +114,10 @@ class Upstream:
         """
         if not self.endpoint.usable or self._connecting is not None:
             return
-        client = self.client
+        try:
+            client = self.client
+        except ApiError:  # a completion reports it (and pauses the calls)
+            return
         if time.monotonic() < client.warm_until:
             return
         try:

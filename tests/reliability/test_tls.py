@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.fake_mistral import FakeMistral
-from tests.reliability.lsp_process import LspProcess, environment
+from tests.reliability.lsp_process import SERVER_COMMAND, LspProcess, environment
 
 URI = "file:///project/calc.py"
 
@@ -98,3 +99,55 @@ def test_a_custom_ca_bundle_from_the_environment(
     assert items[0][0]["insertText"] == "return a + b"
     assert messages == []
     assert fake.fim_requests[0].headers["authorization"] == "Bearer test-key"
+
+
+@pytest.fixture(params=["missing", "directory", "not-pem"])
+def bad_bundle(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A CA bundle path that cannot be loaded, of each kind a user gets wrong."""
+    if request.param == "directory":
+        return tmp_path
+    path = tmp_path / "company-ca.pem"
+    if request.param == "not-pem":
+        path.write_text("this is not a certificate\n")
+    return path
+
+
+def test_a_ca_bundle_that_cannot_be_loaded_is_told_once_in_one_line(
+    fake: FakeMistral, bad_bundle: Path, tmp_path: Path
+) -> None:
+    """Before: no completion, no message, and a traceback in the log on every keystroke."""
+    stderr = tmp_path / "stderr.txt"
+    env = environment(fake.base_url, SSL_CERT_FILE=str(bad_bundle))
+    with LspProcess(env, stderr_path=stderr) as server:
+        server.initialize({"completionTimeoutMs": 3000})
+        server.open(URI, "def add(a, b):\n    \n")
+        items = [server.inline(URI, 1, 4)["result"]["items"] for _ in range(3)]
+        messages = server.messages()
+        assert server.shutdown_and_exit() == 0
+    assert items == [[], [], []]
+    assert fake.fim_requests == []
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("Codestral cannot load the CA bundle in SSL_CERT_FILE: ")
+    assert "Traceback" not in stderr.read_text()
+
+
+def test_the_complete_command_calls_a_bad_ca_bundle_a_configuration_problem(
+    fake: FakeMistral, bad_bundle: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "calc.py"
+    source.write_text("def add(a, b):\n    \n")
+    env = environment(fake.base_url, SSL_CERT_FILE=str(bad_bundle))
+    result = subprocess.run(
+        [*SERVER_COMMAND, "complete", str(source), "--line", "2", "--column", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2  # a configuration problem (1 would be: nothing to add)
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("codestral-ls: cannot load the CA bundle in SSL_CERT_FILE: ")
+    assert str(bad_bundle) in line
+    assert fake.fim_requests == []
