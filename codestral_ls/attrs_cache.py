@@ -17,8 +17,13 @@ used is what the file keeps, so entries of older attrs or lsprotocol versions dr
 It relies on one attrs internal, ``attr._make._compile_and_eval(script, globs, locs,
 filename)``; when a release of attrs changes it, the cache is left off (a plain, slower start)
 and the tests pinning the assumption fail. Anything wrong with the file (missing, corrupt,
-unwritable directory) also means a plain start, never an error: the file is trusted like the
-``.pyc`` files of the user's installation (it lives in the user's own cache directory).
+unwritable directory) also means a plain start, never an error.
+
+The file holds code this process runs, so it is trusted only as far as a place that no one
+else can write: read only when it and its folder belong to the user running the server and
+no group or other user may write either (``XDG_CACHE_HOME=/tmp`` would otherwise let any
+local account plant ``/tmp/codestral-ls/`` with code of its choice, run at the next start).
+A start that fails after reusing code removes the file, so that the next one is plain.
 """
 
 from __future__ import annotations
@@ -91,6 +96,12 @@ def reusing_compiled_methods(directory: Path | None, make_module: Any = None) ->
         yield use
         return
     path = cache_file(directory)
+    distrust = _distrust(directory)
+    if distrust:
+        use.off = distrust
+        log.warning("attrs method cache off: %s", distrust)
+        yield use
+        return
     known = _read(path)
     flags = original.__code__.co_flags & _FUTURE_FLAGS
 
@@ -113,6 +124,11 @@ def reusing_compiled_methods(directory: Path | None, make_module: Any = None) ->
     make_module._compile_and_eval = compile_and_eval
     try:
         yield use
+    except Exception:
+        if use.reused:  # maybe because of what was reused: the next start compiles anew
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
     finally:
         make_module._compile_and_eval = original
     if use.compiled or len(use._used) != len(known):
@@ -130,11 +146,36 @@ def _has_expected_shape(function: Any) -> bool:
     return parameters == _EXPECTED_PARAMETERS
 
 
+def _distrust(directory: Path) -> str:
+    """Why ``directory`` may hold a file someone else wrote ("" when it may not, or does
+    not exist yet: it is then made ours, private, when the file is written)."""
+    try:
+        status = directory.stat()
+    except OSError:
+        return ""
+    return _foreign(status, f"folder {directory}")
+
+
+def _foreign(status: os.stat_result, what: str) -> str:
+    """Why a file or folder with ``status`` is not the user's own ("" when it is)."""
+    if not hasattr(os, "getuid"):  # Windows: the user's profile folders are private
+        return ""
+    if status.st_uid != os.getuid():
+        return f"{what} belongs to another user (uid {status.st_uid})"
+    if status.st_mode & 0o022:
+        return f"{what} is writable by others (mode {status.st_mode & 0o777:o})"
+    return ""
+
+
 def _read(path: Path) -> dict[str, types.CodeType]:
     try:
         with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+            status = os.fstat(handle.fileno())
+            if status.st_size > MAX_BYTES:
                 raise ValueError(f"larger than {MAX_BYTES} bytes")
+            foreign = _foreign(status, "file")
+            if foreign:
+                raise ValueError(foreign)
             loaded = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError) as error:
         if not isinstance(error, FileNotFoundError):

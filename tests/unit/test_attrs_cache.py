@@ -166,3 +166,52 @@ def test_one_file_per_bytecode_format_and_none_without_a_folder() -> None:
     with attrs_cache.reusing_compiled_methods(None) as use:
         _define_class("Homeless")
     assert "no cache folder" in use.off and use.compiled == 0
+
+
+def _plant(directory: Path, name: str) -> None:
+    """The cache of a class ``name`` with its keys kept and its code replaced by code that
+    records that it ran (what someone else able to write the file could do)."""
+    with attrs_cache.reusing_compiled_methods(directory):
+        _define_class(name)
+    path = attrs_cache.cache_file(directory)
+    planted = compile("import builtins; builtins.PLANTED_CODE_RAN = True", "<planted>", "exec")
+    path.write_bytes(marshal.dumps(dict.fromkeys(marshal.loads(path.read_bytes()), planted)))
+
+
+@pytest.mark.parametrize("writable", ["folder", "file"])
+def test_code_that_others_may_have_written_is_not_run(tmp_path: Path, writable: str) -> None:
+    import builtins
+
+    directory = tmp_path / "shared-cache"
+    _plant(directory, "Planted")
+    (directory if writable == "folder" else attrs_cache.cache_file(directory)).chmod(0o777)
+    try:
+        with attrs_cache.reusing_compiled_methods(directory) as use:
+            made = _define_class("Planted")
+        assert not getattr(builtins, "PLANTED_CODE_RAN", False)
+    finally:
+        vars(builtins).pop("PLANTED_CODE_RAN", None)
+    assert made(5).value == 5 and use.reused == 0
+    if writable == "folder":  # the cache is off: attrs compiles as without it
+        assert "writable by others" in use.off and not use.written
+    else:  # our own folder: the file is replaced by a private one
+        assert use.compiled >= 1 and use.written
+        assert attrs_cache.cache_file(directory).stat().st_mode & 0o077 == 0
+
+
+def test_a_start_that_fails_after_reusing_code_leaves_a_plain_start_next(
+    tmp_path: Path,
+) -> None:
+    import builtins
+
+    _plant(tmp_path, "Broken")
+    try:
+        with pytest.raises(KeyError), attrs_cache.reusing_compiled_methods(tmp_path) as use:
+            _define_class("Broken")  # the planted code defines no methods: attrs fails
+    finally:
+        vars(builtins).pop("PLANTED_CODE_RAN", None)
+    assert use.reused >= 1
+    assert not attrs_cache.cache_file(tmp_path).exists()
+    with attrs_cache.reusing_compiled_methods(tmp_path) as use:
+        made = _define_class("Broken")
+    assert made(1).value == 1 and use.reused == 0
