@@ -11,8 +11,9 @@ about half of that import (0.345 -> 0.158 s with the code reused, measured).
 script and its file name, in one ``marshal`` file (the format of ``.pyc`` files) per Python
 bytecode version, and hands them back to attrs at the next start instead of compiling. The
 code is the same code: same source, same file name, compiled with the future flags attrs
-itself compiles with (``tests/unit/test_attrs_cache.py`` compares the bytes). What a start
-used is what the file keeps, so entries of older attrs or lsprotocol versions drop out.
+itself compiles with (``tests/unit/test_attrs_cache.py`` compares the bytes). A start that
+compiled or left unused more than a few scripts (an upgrade of attrs or lsprotocol) writes what
+it used, so old entries drop out; a few that change at every start do not rewrite the file.
 
 It relies on one attrs internal, ``attr._make._compile_and_eval(script, globs, locs,
 filename)``; when a release of attrs changes it, the cache is left off (a plain, slower start)
@@ -49,6 +50,11 @@ log = logging.getLogger(__name__)
 #: A file larger than this is not what this module wrote (1.2 MB for lsprotocol 2025): it is
 #: not read, so that a start never reads gigabytes.
 MAX_BYTES = 16_000_000
+#: Scripts a start may compile anew, and entries it may leave unused, as a share of those it
+#: used, without rewriting the file. A frozen class's ``__hash__`` script holds a salted
+#: ``str`` hash, new at every start (cattrs's ``AttributeOverride``: 1 of the server's 561):
+#: rewriting 1.2 MB (5 ms, measured) at each start to keep it would be all loss.
+MAX_CHURN = 0.02
 #: The parameters of the attrs function that compiles and runs a generated script.
 _EXPECTED_PARAMETERS = ["script", "globs", "locs", "filename"]
 #: Every ``from __future__`` flag: the ones attrs's own module has are the ones its
@@ -80,8 +86,9 @@ class CacheUse:
 def reusing_compiled_methods(directory: Path | None, make_module: Any = None) -> Iterator[CacheUse]:
     """While in this block, attrs classes reuse the methods compiled at an earlier start
     and kept in ``directory`` (:func:`codestral_ls.folders.cache_dir`; ``None``: no cache);
-    on leaving it, the file is rewritten if this start compiled something new or used less
-    than the file held. ``make_module`` is ``attr._make`` (a parameter for the tests)."""
+    on leaving it, the file is rewritten if this start compiled more new scripts or left more
+    entries unused than :data:`MAX_CHURN` allows. ``make_module`` is ``attr._make`` (a
+    parameter for the tests)."""
     use = CacheUse()
     if directory is None:
         use.off = "no cache folder (no home directory)"
@@ -131,7 +138,9 @@ def reusing_compiled_methods(directory: Path | None, make_module: Any = None) ->
         raise
     finally:
         make_module._compile_and_eval = original
-    if use.compiled or len(use._used) != len(known):
+    # New scripts, and entries this start did not use.
+    churn = use.compiled + len(known.keys() - use._used.keys())
+    if churn > len(use._used) * MAX_CHURN:
         use.written = _write(path, use._used)
     log.debug("attrs method cache: %d reused, %d compiled", use.reused, use.compiled)
 

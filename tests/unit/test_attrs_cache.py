@@ -215,3 +215,38 @@ def test_a_start_that_fails_after_reusing_code_leaves_a_plain_start_next(
     with attrs_cache.reusing_compiled_methods(tmp_path) as use:
         made = _define_class("Broken")
     assert made(1).value == 1 and use.reused == 0
+
+
+#: Under the cache: lsprotocol's classes, and a frozen class, whose ``__hash__`` script holds
+#: a salted ``str`` hash (a new script at each start, as cattrs's ``AttributeOverride``).
+_SALTED = """
+import json, sys
+from pathlib import Path
+import attrs
+from codestral_ls import attrs_cache
+with attrs_cache.reusing_compiled_methods(Path(sys.argv[1])) as use:
+    from lsprotocol import types
+    Salted = attrs.frozen(type("Salted", (), {"__annotations__": {"value": "int"}}))
+assert hash(Salted(1)) == hash(Salted(1)) and Salted(1) != Salted(2)
+print(json.dumps({"reused": use.reused, "compiled": use.compiled, "written": use.written}))
+"""
+
+
+def test_a_script_new_at_every_start_does_not_rewrite_the_file(tmp_path: Path) -> None:
+    runs = []
+    for seed in ("1", "2", "3"):
+        run = subprocess.run(
+            [sys.executable, "-c", _SALTED, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            timeout=120,
+        )
+        runs.append(json.loads(run.stdout))
+    first, second, third = runs
+    assert first["written"] and first["compiled"] > 500
+    for later in (second, third):
+        assert later["compiled"] == 1  # the salted script, compiled as without the cache
+        assert later["reused"] == first["compiled"] - 1
+        assert later["written"] is False  # not 1.2 MB rewritten at every start for it
