@@ -25,16 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codestral-ls {__version__}")
     parser.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (default)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="speak LSP on a TCP socket instead")
-    parser.add_argument("--log-file", metavar="PATH", help="write the server log to PATH")
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        help="how much to log (default: info; for complete: errors only, it says what failed)",
-    )
+    _add_log_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     complete = commands.add_parser(
         "complete", help="print the completion for a position in a file and exit"
     )
+    # Also after the command, where people type them (the value given there wins).
+    _add_log_options(complete, default=argparse.SUPPRESS)
     complete.add_argument("file", help="the source file")
     complete.add_argument("--line", type=int, required=True, help="line, counted from 1")
     complete.add_argument(
@@ -61,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_log_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--log-file", metavar="PATH", default=default, help="write the server log to PATH"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default=default,
+        help="how much to log (default: info; for complete: errors only, it says what failed)",
+    )
+
+
 #: What a person who runs ``codestral-ls`` at a terminal sees (an editor's stdin is a pipe).
 STARTED_BY_HAND = (
     f"codestral-ls {__version__}: Codestral's language server, waiting for an editor to speak "
@@ -79,8 +88,11 @@ def _is_a_terminal(stream: object) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The terminal mode prints one line per failure itself; its log is opt-in.
-    level = args.log_level or ("error" if args.command == "complete" else "info")
-    logs.configure(args.log_file, getattr(logging, level.upper()))
+    level = getattr(logging, (args.log_level or "info").upper())
+    if args.command == "complete" and not args.log_level:
+        level = logging.ERROR
+    # A level asked for is shown on stderr too; by default stderr gets warnings and errors.
+    logs.configure(args.log_file, level, stderr_level=level if args.log_level else logging.WARNING)
     if args.command == "complete":
         from codestral_ls.terminal import run_complete
 

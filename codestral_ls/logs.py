@@ -121,8 +121,15 @@ def _unreadable_message_tracebacks(record: logging.LogRecord) -> bool:
     )
 
 
-def configure(log_file: str | None, level: int = logging.INFO) -> None:
-    """Set up the root logger: scrubbing always, a file if asked, nothing on stdout (LSP's)."""
+def configure(
+    log_file: str | None, level: int = logging.INFO, *, stderr_level: int = logging.WARNING
+) -> None:
+    """Set up the root logger: scrubbing always, a file if asked, nothing on stdout (LSP's).
+
+    Without a file, the log goes to stderr from ``stderr_level`` up (editors show stderr in
+    their LSP log; the info lines reach them as ``window/logMessage`` already): pass the
+    level a person asked for on the command line to see it there.
+    """
     root = logging.getLogger()
     root.setLevel(level)
     for handler in list(root.handlers):
@@ -131,7 +138,7 @@ def configure(log_file: str | None, level: int = logging.INFO) -> None:
         handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler()  # stderr: editors show it in their LSP log
-        handler.setLevel(logging.WARNING)
+        handler.setLevel(stderr_level)
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.addFilter(SCRUBBER)
     if level > logging.DEBUG:

@@ -73,6 +73,21 @@ def test_complete_prints_the_completion(fake: FakeMistral, tmp_path: Path) -> No
     assert fake.fim_requests[-1].body["prompt"] == "def add(a, b):\n    "
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_complete_logs_at_the_level_asked_before_or_after_the_command(
+    fake: FakeMistral, source: Path, where: str
+) -> None:
+    fake.fim_responder = lambda body: "return a + b"
+    env = server_environment(fake.base_url)
+    place = ["complete", str(source), "--line", "2", "--column", "5"]
+    level = ["--log-level", "info"]
+    result = run(level + place if where == "before" else place + level, env)
+    assert result.returncode == 0 and result.stdout == "return a + b\n", result.stderr
+    assert "INFO codestral_ls.engine: completion:" in result.stderr  # as the README says
+    quiet = run(place, env)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
 def test_complete_explains_failures(fake: FakeMistral, tmp_path: Path) -> None:
     source = tmp_path / "calc.py"
     source.write_text("x = 1\n", encoding="utf-8")
