@@ -20,6 +20,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codestral_ls.documents import PositionEncoding
 from tests.e2e.client import SERVER_COMMAND, server_environment
+from tests.tools import HANG
 
 KINDS = ["", "quickfix", "refactor", "refactor.rewrite", "source"]
 
@@ -126,7 +127,7 @@ class ActionEditor:
 
     async def stop(self) -> None:
         try:
-            await asyncio.wait_for(self.client.shutdown_session(), 10)
+            await asyncio.wait_for(self.client.shutdown_session(), HANG)
         finally:
             await self.client.stop()
 
@@ -225,14 +226,14 @@ class ActionEditor:
 
     async def resolve(self, action: types.CodeAction) -> types.CodeAction:
         _id, future = self.request(types.CODE_ACTION_RESOLVE, action)
-        return await asyncio.wait_for(future, 30)
+        return await asyncio.wait_for(future, HANG)
 
     async def execute(self, command: types.Command) -> Any:
         _id, future = self.request(
             types.WORKSPACE_EXECUTE_COMMAND,
             types.ExecuteCommandParams(command=command.command, arguments=command.arguments),
         )
-        return await asyncio.wait_for(future, 30)
+        return await asyncio.wait_for(future, HANG)
 
     async def execute_and_settle(self, command: types.Command) -> Any:
         """Run ``command`` and wait for what it ends in: an edit applied or a message.
@@ -327,9 +328,9 @@ class ActionEditor:
         it answers a later request, so it has arrived by then. No fixed wait.
         """
         _id, answer = self.request("codestral/stats", None)
-        await asyncio.wait_for(answer, 15)
+        await asyncio.wait_for(answer, HANG)
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def until(self, predicate: Callable[[], bool], timeout: float = HANG) -> None:
         """Wait (without blocking the client's event loop) until ``predicate()`` holds."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not predicate():

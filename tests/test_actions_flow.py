@@ -16,6 +16,7 @@ from pytest_lsp import client_capabilities
 
 from tests.actions_client import ActionEditor, capabilities
 from tests.fake_mistral import CutStream, Delay, Error, FakeMistral, Hang, Reply
+from tests.tools import HANG
 
 SOURCE = (Path(__file__).resolve().parents[1] / "fixtures" / "actions" / "calc.py").read_text(
     encoding="utf-8"
@@ -238,7 +239,7 @@ async def test_cancelling_the_progress_stops_the_stream(
     await editor.until(lambda: len(editor.client.progress_reports) == 1 and fake.tokens_sent >= 3)
     token = editor.progress_token()
     editor.cancel_progress(token)
-    resolved = await asyncio.wait_for(pending, 15)
+    resolved = await asyncio.wait_for(pending, HANG)
     assert resolved.edit is None
     await editor.until(lambda: fake.aborted_streams == 1)
     assert fake.tokens_sent < 400  # far from the whole answer
@@ -258,7 +259,7 @@ async def test_cancelling_the_request_stops_the_stream(
     await editor.until(lambda: fake.tokens_sent >= 3)
     editor.cancel_request(msg_id)
     with pytest.raises(JsonRpcException):
-        await asyncio.wait_for(pending, 15)
+        await asyncio.wait_for(pending, HANG)
     await editor.until(lambda: fake.aborted_streams == 1)
     token = editor.progress_token()
     await editor.until(lambda: editor.progress_kinds(token)[-1] == "end")
@@ -312,7 +313,7 @@ async def test_cancelling_an_executed_command_stops_the_stream(fake: FakeMistral
             lambda: len(editor.client.progress_reports) == 1 and fake.tokens_sent >= 3
         )
         editor.cancel_progress(editor.progress_token())
-        await asyncio.wait_for(pending, 15)
+        await asyncio.wait_for(pending, HANG)
         await editor.until(lambda: fake.aborted_streams == 1)
         assert editor.applied == [] and editor.texts[URI] == SOURCE
     finally:
@@ -331,7 +332,7 @@ async def test_an_edit_made_while_the_answer_streams_is_not_overwritten(
     _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
     await editor.until(lambda: len(fake.chat_requests) == 1)
     editor.type_at_start(URI, "# typed meanwhile\n")
-    resolved = await asyncio.wait_for(pending, 15)
+    resolved = await asyncio.wait_for(pending, HANG)
     assert resolved.edit is None
     await editor.until(lambda: bool(editor.client.messages))
     assert "edited" in editor.client.messages[0].message

@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, from the [test] extra
     import tomli as tomllib
 
-__all__ = ["eventually", "find_tool", "need_tool", "tomllib", "under_ci"]
+__all__ = ["HANG", "eventually", "find_tool", "need_tool", "tomllib", "under_ci"]
 
 #: How long a test waits for something that happens in milliseconds on an idle machine. It
 #: only stops a hang: a passing test never waits it out, so it can be generous (a shared CI

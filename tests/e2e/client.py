@@ -18,6 +18,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from codestral_ls.documents import PositionEncoding
+from tests.tools import HANG
 
 SERVER_COMMAND = [sys.executable, "-m", "codestral_ls"]
 
@@ -146,7 +147,7 @@ class EditorSession:
 
     async def stop(self) -> None:
         try:
-            await asyncio.wait_for(self.client.shutdown_session(), 10)
+            await asyncio.wait_for(self.client.shutdown_session(), HANG)
         finally:
             await self.client.stop()
 
@@ -221,7 +222,7 @@ class EditorSession:
         self, uri: str, line: int, index: int, *, invoked: bool = False
     ) -> types.InlineCompletionList | None:
         result = await asyncio.wait_for(
-            self.inline_request(uri, line, index, invoked=invoked).future, 15
+            self.inline_request(uri, line, index, invoked=invoked).future, HANG
         )
         if isinstance(result, list):
             return types.InlineCompletionList(items=result)
@@ -246,7 +247,7 @@ class EditorSession:
         return self.request(types.TEXT_DOCUMENT_COMPLETION, params)
 
     async def complete(self, uri: str, line: int, index: int) -> types.CompletionList:
-        result = await asyncio.wait_for(self.completion_request(uri, line, index).future, 15)
+        result = await asyncio.wait_for(self.completion_request(uri, line, index).future, HANG)
         assert isinstance(result, types.CompletionList)
         return result
 

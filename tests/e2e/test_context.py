@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from tests.e2e.client import EditorSession, server_environment, split_marker
 from tests.fake_mistral import FakeMistral
-from tests.tools import eventually
+from tests.tools import HANG, eventually
 
 TOKEN = "ghp_" + "Zq7" * 12
 
@@ -77,7 +77,7 @@ async def session(fake: FakeMistral, workspace: Path) -> AsyncIterator[EditorSes
 
 
 async def stats(session: EditorSession):
-    return await asyncio.wait_for(session.request("codestral/stats", None).future, 10)
+    return await asyncio.wait_for(session.request("codestral/stats", None).future, HANG)
 
 
 async def test_an_imported_definition_from_another_workspace_file_is_in_the_fim_prompt(

@@ -14,6 +14,7 @@ from codestral_ls import usage
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FakeMistral, Hang
 from tests.reliability.lsp_process import LspProcess, environment
+from tests.tools import HANG
 
 A = "file:///work/project/a.py"
 B = "file:///work/project/b.py"
@@ -79,11 +80,11 @@ async def test_status_notifications_follow_a_call(
     pending = session.inline_request(A, 1, 4, invoked=True)
     while "waiting" not in states:
         changed.clear()
-        await asyncio.wait_for(changed.wait(), 10)
+        await asyncio.wait_for(changed.wait(), HANG)
     pending.cancel()
     while states[-1] != "idle":
         changed.clear()
-        await asyncio.wait_for(changed.wait(), 10)
+        await asyncio.wait_for(changed.wait(), HANG)
     assert states[-2:] == ["waiting", "idle"]
 
 

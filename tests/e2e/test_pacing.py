@@ -19,6 +19,7 @@ from lsprotocol import types
 
 from tests.e2e.client import EditorSession, apply_inline, server_environment
 from tests.fake_mistral import FakeMistral
+from tests.tools import HANG
 
 URI = "file:///work/project/pacing.py"
 TEXT = "def total(values):\n    \n"
@@ -66,7 +67,7 @@ def send_batch(session: EditorSession, line: int, start: int, keys: str) -> None
 
 
 async def stats(session: EditorSession):
-    return await asyncio.wait_for(session.request("codestral/stats", None).future, 10)
+    return await asyncio.wait_for(session.request("codestral/stats", None).future, HANG)
 
 
 async def test_neovim_request_after_its_own_pause_goes_upstream_at_once(

@@ -7,6 +7,7 @@ import asyncio
 from tests.e2e.client import EditorSession
 from tests.fake_mistral import FakeMistral
 from tests.reliability.lsp_process import LspProcess, environment
+from tests.tools import HANG
 
 URI = "file:///work/project/stats.py"
 
@@ -18,7 +19,7 @@ async def test_stats_count_upstream_calls_and_shown_completions_by_source(
     session.open(URI, "def answer():\n    \n")
     await session.inline(URI, 1, 4)
     await session.inline(URI, 1, 4)
-    stats = await asyncio.wait_for(session.request("codestral/stats", None).future, 10)
+    stats = await asyncio.wait_for(session.request("codestral/stats", None).future, HANG)
     # pygls's client gives unknown results as named tuples.
     assert stats.upstream_calls == 1
     assert stats.shown._asdict() == {"api": 1, "cache": 1}

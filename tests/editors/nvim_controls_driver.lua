@@ -19,7 +19,7 @@ local function line(bufnr, row)
 end
 
 local function upstream_calls(client)
-  local answer = client:request_sync("codestral/stats", {}, 5000)
+  local answer = client:request_sync("codestral/stats", {}, 60000)
   return answer and answer.result and answer.result.upstream_calls
 end
 

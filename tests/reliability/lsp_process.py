@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.tools import HANG
+
 SERVER_COMMAND = [sys.executable, "-m", "codestral_ls"]
 
 #: Capabilities of a client with inline completion and utf-16 positions (as VS Code).
@@ -118,7 +120,7 @@ class LspProcess:
         self.send(message)
         return msg_id
 
-    def answer(self, msg_id: Any, timeout: float = 10.0) -> dict[str, Any]:
+    def answer(self, msg_id: Any, timeout: float = HANG) -> dict[str, Any]:
         """The response frame for ``msg_id``; AssertionError if none arrives in ``timeout``."""
         with self._lock:
             box = self._answers.setdefault(msg_id, queue.Queue())
@@ -127,7 +129,7 @@ class LspProcess:
         except queue.Empty:
             raise AssertionError(f"no answer to request {msg_id} within {timeout} s") from None
 
-    def request(self, method: str, params: Any = None, timeout: float = 10.0) -> dict[str, Any]:
+    def request(self, method: str, params: Any = None, timeout: float = HANG) -> dict[str, Any]:
         return self.answer(self.start_request(method, params), timeout)
 
     # -- the usual conversation ------------------------------------------------------------
@@ -155,7 +157,7 @@ class LspProcess:
         self.send(did_open(uri, text, version, language))
 
     def inline(
-        self, uri: str, line: int, character: int, *, invoked: bool = True, timeout: float = 10.0
+        self, uri: str, line: int, character: int, *, invoked: bool = True, timeout: float = HANG
     ) -> dict[str, Any]:
         return self.request(
             "textDocument/inlineCompletion",
@@ -167,7 +169,7 @@ class LspProcess:
             timeout=timeout,
         )
 
-    def shutdown_and_exit(self, timeout: float = 10.0) -> int:
+    def shutdown_and_exit(self, timeout: float = HANG) -> int:
         self.request("shutdown", timeout=timeout)
         self.notify("exit")
         return self.wait(timeout)
@@ -192,7 +194,7 @@ class LspProcess:
                 self._changed.wait(min(left, 0.1))
         return True
 
-    def wait(self, timeout: float = 10.0) -> int:
+    def wait(self, timeout: float = HANG) -> int:
         """The exit code, once the process has ended (TimeoutExpired if it does not)."""
         code = self.proc.wait(timeout)
         self._reader.join(timeout)

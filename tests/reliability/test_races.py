@@ -20,7 +20,7 @@ from tests.e2e.client import SERVER_COMMAND as E2E_SERVER_COMMAND
 from tests.e2e.client import EditorSession, server_environment
 from tests.fake_mistral import FIM_PATH, Error, FakeMistral
 from tests.reliability.lsp_process import LspProcess, environment, frame
-from tests.tools import eventually
+from tests.tools import HANG, eventually
 
 URI = "file:///project/stale.py"
 THREE_LINES = "a = 1\nb = 2\nc = \n"
@@ -43,7 +43,7 @@ async def test_lines_deleted_during_the_upstream_call_give_an_empty_answer(
         pending = session.inline_request(URI, 2, 4, invoked=True)
         assert await asyncio.to_thread(fake.wait_for_requests, 1, 60)
         delete_lines(session, URI, 1, 3)  # the request's line is gone
-        result = await asyncio.wait_for(pending, 10)  # was: an IndexError as internal error
+        result = await asyncio.wait_for(pending, HANG)  # was: an IndexError as internal error
         assert list(result.items) == []
     finally:
         await session.stop()
