@@ -228,26 +228,19 @@ class EditorSession:
             return types.InlineCompletionList(items=result)
         return result
 
-    def completion_request(
-        self, uri: str, line: int, index: int, *, invoked: bool = True
-    ) -> PendingRequest:
-        """Send a ``textDocument/completion`` request now (before any message sent after
-        this call); await the returned request for its result. Not ``invoked``: asked again
-        as the user types (an automatic request, which the server debounces)."""
-        kind = (
-            types.CompletionTriggerKind.Invoked
-            if invoked
-            else types.CompletionTriggerKind.TriggerForIncompleteCompletions
-        )
-        params = types.CompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=self.position(uri, line, index),
-            context=types.CompletionContext(trigger_kind=kind),
-        )
-        return self.request(types.TEXT_DOCUMENT_COMPLETION, params)
-
     async def complete(self, uri: str, line: int, index: int) -> types.CompletionList:
-        result = await asyncio.wait_for(self.completion_request(uri, line, index).future, HANG)
+        result = await asyncio.wait_for(
+            self.client.text_document_completion_async(
+                types.CompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=self.position(uri, line, index),
+                    context=types.CompletionContext(
+                        trigger_kind=types.CompletionTriggerKind.Invoked
+                    ),
+                )
+            ),
+            HANG,
+        )
         assert isinstance(result, types.CompletionList)
         return result
 
