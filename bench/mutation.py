@@ -95,6 +95,11 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("documents", 339, "Lt -> LtE"): "one more turn appends an empty piece",
     ("documents", 388, "LtE -> Lt"): "a shortcut: at the length in characters units are >= it",
     ("documents", 430, "1 -> 2"): "a second extra character moves no line end <= max_chars",
+    ("documents", 436, "GtE -> Gt"): "end 0 with a '\\n' after it means a budget of 1: "
+    "window[:1] both ways",
+    ("documents", 436, "0 -> 1"): "the same: end 0 with a '\\n' after it returns window[:1]",
+    ("documents", 436, "2 -> 3"): "a '\\r\\n' across the budget ends the window: the slice "
+    "holds one character either way",
     ("documents", 563, "LtE -> Lt"): "two ways to the same index (the line's text or the "
     "chunks' units); only the cost differs",
     ("documents", 582, "LtE -> Lt"): "the same two ways to a length in units",
