@@ -27,3 +27,15 @@ def test_a_relative_xdg_variable_is_ignored_as_the_specification_says() -> None:
 def test_without_a_home_directory_there_is_no_folder_not_one_named_tilde() -> None:
     assert folders.cache_dir({"HOME": "~"}) is None
     assert folders.state_dir({"HOME": "relative/home"}) is None
+
+
+def test_our_variables_take_a_home_tilde_and_never_a_relative_path() -> None:
+    home = {"HOME": "/home/ada"}
+    assert folders.cache_dir({**home, "CODESTRAL_LS_CACHE_DIR": "~/c"}) == Path("/home/ada/c")
+    assert folders.state_dir({**home, "CODESTRAL_LS_STATE_DIR": "~"}) == Path("/home/ada")
+    # Relative (an editor's environment, no shell to expand it): as if unset.
+    for relative in ("state", "./s", "~bob/s"):
+        assert folders.state_dir({**home, "CODESTRAL_LS_STATE_DIR": relative}) == Path(
+            "/home/ada/.local/state/codestral-ls"
+        )
+    assert folders.cache_dir({"HOME": "nowhere", "CODESTRAL_LS_CACHE_DIR": "~/c"}) is None
