@@ -298,10 +298,7 @@ class RepositoryContext:
 
         The top is taken as one string (O(its size), no line objects) and compared with the
         one read last; typing below it costs that comparison only."""
-        if document.line_count > IMPORT_LINES:
-            top = document.text_range(0, document.offset(Cursor(IMPORT_LINES, 0)))
-        else:
-            top = document.text_range(0, document.size)
+        top = document.head(IMPORT_LINES, document.size)
         cached = self._imports.get(document.uri)
         if cached is not None and cached[0] == top:
             return cached[1]
