@@ -131,35 +131,39 @@ def _told_states(output: Any) -> list[str]:
     return [m["params"]["state"] for m in output.sent if m.get("method") == STATUS_NOTIFICATION]
 
 
+def _started_without_delays() -> tuple[Any, Any]:
+    """A started server whose status timers are due at once (they still wait a loop turn)."""
+    server, output = server_with_output()
+    server.controls.waiting_shown_after = 0.0
+    server.controls.call_end_told_after = 0.0
+    server.controls.start()
+    return server, output
+
+
+def _calls_now(server: Any, running: int) -> None:
+    """``running`` upstream calls are running now, as the engine tells the controls."""
+    server.engine.calls_running = running
+    server.controls.calls_changed()
+
+
 async def test_a_call_shorter_than_the_delay_tells_nothing() -> None:
     """Two notifications per keystroke's call would cost a redraw each: a call that ends
-    before ``waiting_shown_after`` leaves the statusline alone."""
-    server, output = server_with_output()
-    controls = server.controls
-    controls.waiting_shown_after = 0.0  # even a timer due at once comes too late
-    controls.call_end_told_after = 0.0
-    controls.start()
-    server.engine.calls_running = 1
-    controls.calls_changed()
-    server.engine.calls_running = 0
-    controls.calls_changed()
+    before ``waiting_shown_after`` leaves the statusline alone (even a timer due at once
+    comes too late)."""
+    server, output = _started_without_delays()
+    _calls_now(server, 1)
+    _calls_now(server, 0)
     await settled()
     assert _told_states(output) == ["idle"]
 
 
 async def test_a_call_still_running_after_the_delay_shows_waiting_then_idle() -> None:
-    server, output = server_with_output()
-    controls = server.controls
-    controls.waiting_shown_after = 0.0
-    controls.call_end_told_after = 0.0
-    controls.start()
-    server.engine.calls_running = 1
-    controls.calls_changed()
-    controls.calls_changed()  # a second call starting does not schedule a second timer
+    server, output = _started_without_delays()
+    _calls_now(server, 1)
+    server.controls.calls_changed()  # a second call starting does not schedule a second timer
     await settled()
     assert _told_states(output) == ["idle", "waiting"]
-    server.engine.calls_running = 0
-    controls.calls_changed()
+    _calls_now(server, 0)
     await settled()
     assert _told_states(output) == ["idle", "waiting", "idle"]
 
@@ -167,22 +171,14 @@ async def test_a_call_still_running_after_the_delay_shows_waiting_then_idle() ->
 async def test_the_end_of_a_call_is_told_after_its_answer() -> None:
     """The "ready" notification waits ``call_end_told_after``: written at once, it went out
     before the completion the call brought, on the path the user waits on."""
-    server, output = server_with_output()
-    controls = server.controls
-    controls.waiting_shown_after = 0.0
-    controls.call_end_told_after = 0.0
-    controls.start()
-    server.engine.calls_running = 1
-    controls.calls_changed()
+    server, output = _started_without_delays()
+    _calls_now(server, 1)
     await settled()
-    server.engine.calls_running = 0
-    controls.calls_changed()
+    _calls_now(server, 0)
     assert _told_states(output) == ["idle", "waiting"]  # the answer goes out first
-    server.engine.calls_running = 1  # another call started meanwhile: still waiting
-    controls.calls_changed()
+    _calls_now(server, 1)  # another call started meanwhile: still waiting
     await settled()
     assert _told_states(output) == ["idle", "waiting"]
-    server.engine.calls_running = 0
-    controls.calls_changed()
+    _calls_now(server, 0)
     await settled()
     assert _told_states(output) == ["idle", "waiting", "idle"]
