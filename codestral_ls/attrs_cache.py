@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import importlib.util
 import inspect
+import linecache
 import logging
 import marshal
 import os
@@ -88,7 +89,42 @@ def reusing_compiled_methods(directory: Path | None, make_module: Any = None) ->
     and kept in ``directory`` (:func:`codestral_ls.folders.cache_dir`; ``None``: no cache);
     on leaving it, the file is rewritten if this start compiled more new scripts or left more
     entries unused than :data:`MAX_CHURN` allows. ``make_module`` is ``attr._make`` (a
-    parameter for the tests)."""
+    parameter for the tests). The source of the generated methods is not kept either
+    (:func:`generated_source_not_kept`)."""
+    with generated_source_not_kept(), _reusing(directory, make_module) as use:
+        yield use
+
+
+@contextlib.contextmanager
+def generated_source_not_kept() -> Iterator[None]:
+    """While in this block, attrs does not keep the source of the methods it generates.
+
+    attrs puts each generated script in ``linecache`` so that a debugger can step through
+    an ``__init__``: for lsprotocol's ~570 classes, 1.9 MB of the server's 47 MB after its
+    imports (measured), for a debugger no one attaches to a language server. attrs stores
+    them with ``linecache.cache.setdefault``; here that call answers as if the entry had
+    been stored, without storing it. Everything else stored meanwhile (a traceback's lines)
+    is kept, and the real cache is put back on leaving. If attrs stores them another way,
+    they are kept as before (``tests/unit/test_attrs_cache.py`` notices).
+    """
+    kept = linecache.cache
+    linecache.cache = _WithoutGeneratedSource(kept)
+    try:
+        yield
+    finally:
+        during, linecache.cache = linecache.cache, kept
+        kept.update(during)
+
+
+class _WithoutGeneratedSource(dict):
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if isinstance(key, str) and key.startswith("<attrs generated "):
+            return default
+        return super().setdefault(key, default)
+
+
+@contextlib.contextmanager
+def _reusing(directory: Path | None, make_module: Any) -> Iterator[CacheUse]:
     use = CacheUse()
     if directory is None:
         use.off = "no cache folder (no home directory)"

@@ -20,7 +20,7 @@ from codestral_ls import attrs_cache
 #: Prints, as JSON, what the cache did and the bytes of methods attrs generated for
 #: lsprotocol classes (a few shapes: small, large, with defaults, frozen-like enums aside).
 _PROBE = """
-import json, marshal, sys
+import json, linecache, marshal, sys
 from pathlib import Path
 from codestral_ls import attrs_cache
 directory = sys.argv[1]
@@ -39,6 +39,7 @@ print(json.dumps({
     "reused": use and use.reused, "compiled": use and use.compiled,
     "written": use and use.written, "off": use and use.off, "methods": methods,
     "position": repr(types.Position(line=1, character=2)),
+    "source_kept": sum(str(k).startswith("<attrs generated ") for k in linecache.cache),
 }))
 """
 
@@ -69,6 +70,10 @@ def test_a_second_start_reuses_the_very_code_attrs_compiled(tmp_path: Path) -> N
     assert first["methods"] == plain["methods"]
     assert second["methods"] == plain["methods"]
     assert second["position"] == plain["position"] == "1:2"  # lsprotocol's own __repr__
+    # The generated source is not kept for debuggers (1.9 MB): attrs still stores it with
+    # linecache.cache.setdefault, the one call the block answers without storing.
+    assert plain["source_kept"] > 500
+    assert first["source_kept"] == second["source_kept"] == 0
 
 
 def _define_class(name: str) -> type:
@@ -250,3 +255,18 @@ def test_a_script_new_at_every_start_does_not_rewrite_the_file(tmp_path: Path) -
         assert later["compiled"] == 1  # the salted script, compiled as without the cache
         assert later["reused"] == first["compiled"] - 1
         assert later["written"] is False  # not 1.2 MB rewritten at every start for it
+
+
+def test_what_else_enters_linecache_meanwhile_is_kept(tmp_path: Path) -> None:
+    import linecache
+
+    real = linecache.cache
+    source = tmp_path / "module.py"
+    source.write_text("first = 1\nsecond = 2\n")
+    with attrs_cache.generated_source_not_kept():
+        cls = _define_class("Kept")
+        assert linecache.getline(str(source), 2) == "second = 2\n"  # a traceback's lines
+    assert linecache.cache is real
+    assert str(source) in real
+    assert not [key for key in real if "Kept" in str(key)]
+    assert cls(value=3).value == 3
