@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from codestral_ls import __version__, tls
+from codestral_ls import __version__, asyncio_network, tls
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.fim import FimRequest, sendable
@@ -122,6 +122,7 @@ class MistralClient:
             trust_env=True,  # HTTPS_PROXY/NO_PROXY (the CA bundle: see codestral_ls/tls.py)
             verify=verify,
         )
+        asyncio_network.use_for_direct_connections(self._http)
 
     async def aclose(self) -> None:
         await self._http.aclose()
