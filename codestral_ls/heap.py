@@ -1,4 +1,5 @@
-"""Hand the memory of closed documents back to the system.
+"""Hand the memory of closed documents back to the system, and keep the collector off what
+start-up built.
 
 glibc's ``malloc`` keeps freed memory for reuse rather than returning it: after 500 files of
 200 KB were opened and closed over stdio, RSS stayed 80 MB (0.84x the text) above where it
@@ -13,6 +14,7 @@ musl, Windows) nothing is done.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 from collections.abc import Callable
 
@@ -45,4 +47,18 @@ class Trimmer:
             log.debug("returned the free memory of closed documents to the system")
 
 
-__all__ = ["TRIM_AFTER", "Trimmer"]
+def stop_collecting_start_up_objects() -> None:
+    """Leave what exists now (the modules, lsprotocol's ~570 classes, the server) out of
+    every later garbage collection.
+
+    They live as long as the process, yet a full collection walked all of them: 33 ms for
+    the 59,000 objects after start-up (measured), a pause that falls on whatever keystroke
+    is being served when enough new objects have outlived two younger collections.
+    ``gc.freeze`` moves them out of the collector's generations; only 36 of them were
+    garbage at that point (a cycle among them is never freed: nothing, in practice).
+    """
+    gc.freeze()
+    log.debug("%d start-up objects left out of garbage collection", gc.get_freeze_count())
+
+
+__all__ = ["TRIM_AFTER", "Trimmer", "stop_collecting_start_up_objects"]

@@ -4,6 +4,7 @@ request arriving meanwhile waits for one step, not for all of them."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -52,3 +53,56 @@ async def test_no_steps_is_nothing_to_do() -> None:
 def test_steps_need_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
         run_one_per_loop_turn([lambda: None])
+
+
+@pytest.fixture
+def actions_not_imported():
+    """``codestral_ls.actions.service`` out of ``sys.modules`` during the test, put back after
+    (other tests hold its classes)."""
+    import codestral_ls.actions as package
+
+    name = "codestral_ls.actions.service"
+    saved = sys.modules.pop(name, None)
+    yield name
+    if saved is not None:
+        sys.modules[name] = saved
+        package.service = saved
+
+
+async def test_what_no_completion_needs_waits_past_the_first_requests(
+    actions_not_imported: str,
+) -> None:
+    import gc
+
+    from codestral_ls.server import create_server
+
+    server = create_server({})
+    server.later_warm_up_after = 3600.0
+    frozen_before = gc.get_freeze_count()
+    server.warm_up()
+    await _turns(10)  # the completion's steps (client, messages, globs) and then some
+    assert actions_not_imported not in sys.modules
+    assert gc.get_freeze_count() == frozen_before
+
+
+async def test_then_the_code_actions_are_imported_and_start_up_is_frozen(
+    actions_not_imported: str,
+) -> None:
+    import gc
+
+    from codestral_ls.server import create_server
+
+    server = create_server({})
+    server.later_warm_up_after = 0.0
+
+    async def frozen() -> None:  # the later steps, each in a turn of its own
+        while not gc.get_freeze_count():
+            await asyncio.sleep(0)
+
+    try:
+        server.warm_up()
+        await asyncio.wait_for(frozen(), 60)  # a hang bound, not a timing
+        assert actions_not_imported in sys.modules
+        assert gc.get_freeze_count() > 10_000  # the modules and lsprotocol's classes
+    finally:
+        gc.unfreeze()
