@@ -3,6 +3,8 @@ so small (4 to 8 characters) that every edit and lookup crosses chunk boundaries
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
@@ -446,3 +448,20 @@ def test_utf16_columns_count_every_surrogate_pair_before_them() -> None:
     assert utf16.index_of_column("😀😀xy😀", 6) == 4
     assert utf16.index_of_column("😀😀xy😀", 7) == 4  # inside the third pair: rounds down
     assert utf16.index_of_column("😀😀xy😀", 8) == 5
+
+
+def test_the_c_library_is_looked_up_at_the_first_trim_not_at_start() -> None:
+    """ctypes costs every session 440 KB and 3-4 ms of start-up; few ever trim."""
+    probe = (
+        "import sys\n"
+        "from codestral_ls.server import create_server\n"
+        "from codestral_ls.heap import TRIM_AFTER\n"
+        "server = create_server({})\n"
+        "print('ctypes' in sys.modules)\n"
+        "server.heap.closed(TRIM_AFTER)\n"
+        "print('ctypes' in sys.modules, server.heap.freed)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert run.stdout.split("\n")[:2] == ["False", "True 0"]
