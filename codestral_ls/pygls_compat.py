@@ -10,6 +10,7 @@ pygls release that changes one breaks that test file, not an editor session.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -74,7 +75,8 @@ class PatchedProtocol(LanguageServerProtocol):
     def handle_message(self, message: Any) -> None:
         """pygls's, except that a request is answered with an error where pygls answered
         it anyway (before ``initialize``: -32002) or never (after ``shutdown``: pygls drops
-        it and the client waits forever; InvalidRequest, as LSP says)."""
+        it and the client waits forever; InvalidRequest, as LSP says), and that requests
+        and notifications are told apart by their attributes (:meth:`_dispatch`)."""
         if message is _ANSWERED:
             return
         method = getattr(message, "method", None)
@@ -88,7 +90,30 @@ class PatchedProtocol(LanguageServerProtocol):
             if not self.initialize_received:
                 self.answer_error(msg_id, SERVER_NOT_INITIALIZED, "initialize comes first")
                 return
-        super().handle_message(message)
+        if not self._dispatch(message):
+            super().handle_message(message)
+
+    def _dispatch(self, message: Any) -> bool:
+        """Hand a request or notification to pygls's handling of it, as ``handle_message``
+        does; whether it was one (anything else goes through ``handle_message``).
+
+        pygls tells them apart with ``isinstance`` against runtime-checkable protocols,
+        which look up every attribute of the protocol: 23-24 µs a check on Python 3.11
+        (measured), two for each keystroke's ``didChange``. Its rule is the same as here:
+        a request is what has ``id``, ``method`` and ``params``, a notification what has
+        the last two.
+        """
+        if self._shutdown or getattr(message, "jsonrpc", None) != self.VERSION:
+            return False  # pygls's own checks and warnings
+        method = getattr(message, "method", None)
+        if not isinstance(method, str) or not hasattr(message, "params"):
+            return False
+        context = contextvars.copy_context()  # each handler in its own, as pygls does
+        if hasattr(message, "id"):
+            context.run(self._handle_request, message.id, method, message.params)
+        else:
+            context.run(self._handle_notification, method, message.params)
+        return True
 
     def answer_error(self, msg_id: Any, code: int, message: str) -> None:
         """Answer request ``msg_id`` with an error."""
