@@ -140,6 +140,7 @@ class _Receiver(asyncio.Protocol):
     def connection_lost(self, error: Exception | None) -> None:
         self.eof = True
         self.error = error
+        self.transport = None  # gone: Python 3.10's TLS transport fails on resume_reading
         self._wake()
         if self.writable is not None and not self.writable.done():
             self.writable.set_result(None)
@@ -162,9 +163,10 @@ class _Receiver(asyncio.Protocol):
             data, rest = data[:max_bytes], data[max_bytes:]
             self.chunks.appendleft(rest)
         self.buffered -= len(data)
-        if self.reading_paused and self.buffered < _HIGH_WATER // 2 and self.transport:
+        if self.reading_paused and self.buffered < _HIGH_WATER // 2:
             self.reading_paused = False
-            self.transport.resume_reading()
+            if self.transport is not None and not self.eof:  # after the end: nothing to read
+                self.transport.resume_reading()
         return data
 
 
@@ -218,10 +220,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 raise httpcore.WriteError(str(receiver.error))
 
     async def aclose(self) -> None:
-        if self._transport.get_extra_info("ssl_object") is not None:
-            self._transport.abort()  # no TLS close_notify exchange, as anyio's backend
-        else:
-            self._transport.close()
+        """Close now, dropping what was not sent yet.
+
+        ``close()`` would keep the socket open until the transport's buffer is sent: a
+        request body the server stopped reading stayed in memory with its socket, and was
+        delivered whole if the server read on (a completion nobody waits for). Over TLS there
+        is no close_notify exchange either, as with anyio's backend.
+        """
+        self._transport.abort()
 
     async def start_tls(
         self,

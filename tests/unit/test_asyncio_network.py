@@ -145,3 +145,50 @@ async def test_addresses_are_what_httpcore_asks_for() -> None:
         assert stream.get_extra_info("ssl_object") is None
         assert stream.get_extra_info("socket") is not None
         await stream.aclose()
+
+
+async def test_closing_frees_the_socket_even_with_a_request_not_yet_sent() -> None:
+    """A server that stops reading: the request's rest waits in the transport. Closing must
+    not keep the socket (and the body) until the server reads again."""
+    stop = asyncio.Event()
+
+    async def never_reads(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stop.wait()
+        writer.close()
+
+    async with _serve(never_reads) as port:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        assert isinstance(stream, AsyncioStream)
+        with pytest.raises(httpcore.WriteTimeout):
+            await stream.write(b"x" * 64 * 1024 * 1024, timeout=0.01)
+        await stream.aclose()
+        receiver = stream._receiver
+        await _until(lambda: receiver.eof)  # the connection is gone, not draining
+        assert stream._transport.get_write_buffer_size() == 0
+        stop.set()
+
+
+class _GoneTransport:
+    """Stands for Python 3.10's TLS transport once its connection is lost."""
+
+    def __init__(self) -> None:
+        self.paused = False
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'resume_reading'")
+
+
+async def test_what_arrived_before_the_end_is_read_after_it() -> None:
+    receiver = asyncio_network._Receiver(asyncio.get_running_loop())
+    transport = _GoneTransport()
+    receiver.connection_made(transport)  # type: ignore[arg-type]
+    receiver.data_received(b"x" * asyncio_network._HIGH_WATER)
+    assert transport.paused and receiver.reading_paused
+    receiver.connection_lost(None)  # the server answered and closed (TLS close_notify)
+    received = 0
+    while receiver.chunks:
+        received += len(receiver.take(65536))
+    assert received == asyncio_network._HIGH_WATER and receiver.eof
