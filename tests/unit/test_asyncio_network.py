@@ -19,6 +19,7 @@ from codestral_ls.endpoint import Endpoint
 from codestral_ls.fim import FimRequest
 from codestral_ls.mistral_api import MistralClient
 from tests.fake_mistral import FakeMistral
+from tests.tools import eventually
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -32,14 +33,15 @@ async def _serve(handler: Handler) -> AsyncIterator[int]:
         server.close()
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    """Let the loop run until ``condition`` holds (a hang bound, not a timing: 60 s)."""
+def _closing_when(event: asyncio.Event) -> Handler:
+    """A server that takes the connection, neither reads nor answers, and closes its side
+    once ``event`` is set."""
 
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.001)
+    async def handler(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await event.wait()
+        writer.close()
 
-    await asyncio.wait_for(wait(), 60)
+    return handler
 
 
 def test_the_client_s_direct_connections_use_it_and_proxies_keep_anyio() -> None:
@@ -97,7 +99,7 @@ async def test_a_flood_is_held_back_by_tcp_not_in_memory() -> None:
         stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
         assert isinstance(stream, AsyncioStream)
         receiver = stream._receiver
-        await _until(lambda: receiver.reading_paused)
+        await eventually(lambda: receiver.reading_paused, "reading paused at the high water")
         # Nobody reads: the socket is no longer read, the rest waits in the kernel.
         assert receiver.buffered < asyncio_network._HIGH_WATER + 256 * 1024
         assert not sent.is_set()
@@ -111,17 +113,13 @@ async def test_a_flood_is_held_back_by_tcp_not_in_memory() -> None:
 async def test_errors_are_the_ones_httpcore_expects() -> None:
     silent_close = asyncio.Event()
 
-    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await silent_close.wait()
-        writer.close()
-
-    async with _serve(silent) as port:
+    async with _serve(_closing_when(silent_close)) as port:
         stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
         with pytest.raises(httpcore.ReadTimeout):
             await stream.read(100, timeout=0.01)
         assert stream.get_extra_info("is_readable") is False  # idle and open: reusable
         silent_close.set()
-        await _until(lambda: stream.get_extra_info("is_readable"))  # closed by the server
+        await eventually(lambda: stream.get_extra_info("is_readable"), "the server's close seen")
         assert await stream.read(100, timeout=5) == b""
         await stream.aclose()
         with pytest.raises(httpcore.WriteError):
@@ -152,18 +150,14 @@ async def test_closing_frees_the_socket_even_with_a_request_not_yet_sent() -> No
     not keep the socket (and the body) until the server reads again."""
     stop = asyncio.Event()
 
-    async def never_reads(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stop.wait()
-        writer.close()
-
-    async with _serve(never_reads) as port:
+    async with _serve(_closing_when(stop)) as port:
         stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
         assert isinstance(stream, AsyncioStream)
         with pytest.raises(httpcore.WriteTimeout):
             await stream.write(b"x" * 64 * 1024 * 1024, timeout=0.01)
         await stream.aclose()
         receiver = stream._receiver
-        await _until(lambda: receiver.eof)  # the connection is gone, not draining
+        await eventually(lambda: receiver.eof, "the connection gone, not draining")
         assert stream._transport.get_write_buffer_size() == 0
         stop.set()
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from codestral_ls.server import run_one_per_loop_turn
+from tests.tools import eventually
 
 
 async def _turns(count: int) -> None:
@@ -94,14 +95,10 @@ async def test_then_the_code_actions_are_imported_and_start_up_is_frozen(
 
     server = create_server({})
     server.later_warm_up_after = 0.0
-
-    async def frozen() -> None:  # the later steps, each in a turn of its own
-        while not gc.get_freeze_count():
-            await asyncio.sleep(0)
-
     try:
         server.warm_up()
-        await asyncio.wait_for(frozen(), 60)  # a hang bound, not a timing
+        # The later steps, each in a turn of its own.
+        await eventually(lambda: gc.get_freeze_count() > 0, "start-up frozen")
         assert actions_not_imported in sys.modules
         assert gc.get_freeze_count() > 10_000  # the modules and lsprotocol's classes
     finally:
