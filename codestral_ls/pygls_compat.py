@@ -22,6 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCResponseMessage
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,21 @@ def run_initialize(
 def as_json(protocol: LanguageServerProtocol, value: Any) -> Any:
     """``value`` as the JSON pygls would send for it."""
     return json.loads(json.dumps(value, default=protocol._serialize_message))
+
+
+def answer_as_json(protocol: LanguageServerProtocol, msg_id: Any, result: Any) -> Any:
+    """The JSON pygls writes to answer request ``msg_id`` with ``result`` (the envelope as
+    ``_send_response`` builds it: cattrs compiles a writer for it on first use)."""
+    return as_json(
+        protocol, JsonRPCResponseMessage(id=msg_id, result=result, jsonrpc=protocol.VERSION)
+    )
+
+
+def notification_as_json(protocol: LanguageServerProtocol, method: str, params: Any) -> Any:
+    """The JSON pygls writes for notification ``method`` (its envelope as ``notify`` builds
+    it: lsprotocol's type for the method, else a plain JSON-RPC notification)."""
+    kind = protocol.get_message_type(method) or JsonRPCNotification
+    return as_json(protocol, kind(method=method, params=params, jsonrpc=protocol.VERSION))
 
 
 def structure(protocol: LanguageServerProtocol, value: Any, kind: type[Any]) -> Any:

@@ -41,8 +41,9 @@ from codestral_ls.messages import Notice
 from codestral_ls.prompt import line_in_window
 from codestral_ls.pygls_compat import (
     PatchedProtocol,
-    as_json,
+    answer_as_json,
     feature_handler,
+    notification_as_json,
     shutdown_requested,
 )
 from codestral_ls.scheduling import COMPLETION, INLINE
@@ -243,8 +244,14 @@ class CodestralServer(LanguageServer):
     def _warm_up_messages(self) -> None:
         for message in _TYPICAL_MESSAGES:  # cattrs builds a reader per type on first use
             self.protocol.structure_message(message)
-        for answer in _typical_answers():  # ... and a writer per type: 10+ ms, measured
-            as_json(self.protocol, answer)
+        # ... and a writer per type, the envelope included: 10+ ms, measured.
+        for answer in _typical_answers():
+            answer_as_json(self.protocol, 0, answer)
+        notification_as_json(
+            self.protocol,
+            types.WINDOW_LOG_MESSAGE,
+            types.LogMessageParams(type=types.MessageType.Info, message="warm-up"),
+        )
 
     def send_log(self, level: int, text: str) -> None:
         self.window_log_message(
@@ -342,7 +349,6 @@ def _typical_answers() -> list[Any]:
         inline_items(document, [(completion, accepted)]),
         completion_items(document, completion, "python", markdown=True),
         types.InlineCompletionList(items=[]),
-        types.LogMessageParams(type=types.MessageType.Info, message="warm-up"),
     ]
 
 

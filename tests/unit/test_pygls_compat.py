@@ -260,3 +260,23 @@ def test_after_shutdown_pygls_s_own_handling_decides() -> None:
         json.dumps(_MESSAGES["notification"]), object_hook=server.protocol.structure_message
     )
     assert server.protocol._dispatch(message) is False
+
+
+def test_an_answer_is_written_with_the_envelope_answer_as_json_builds() -> None:
+    """Assumption: ``_send_response`` wraps a result in ``JsonRPCResponseMessage`` (the type
+    the warm-up has cattrs compile a writer for)."""
+    server, output = server_with_output()
+    result = types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text="x")])
+    server.protocol._send_response(4, result)
+    assert output.sent == [pygls_compat.answer_as_json(server.protocol, 4, result)]
+
+
+def test_a_notification_is_written_with_the_envelope_notification_as_json_builds() -> None:
+    server, output = server_with_output()
+    params = types.LogMessageParams(type=types.MessageType.Info, message="hello")
+    server.protocol.notify(types.WINDOW_LOG_MESSAGE, params)
+    server.protocol.notify("codestral/status", {"state": "ready"})
+    assert output.sent == [
+        pygls_compat.notification_as_json(server.protocol, types.WINDOW_LOG_MESSAGE, params),
+        pygls_compat.notification_as_json(server.protocol, "codestral/status", {"state": "ready"}),
+    ]

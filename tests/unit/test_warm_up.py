@@ -103,3 +103,50 @@ async def test_then_the_code_actions_are_imported_and_start_up_is_frozen(
         assert gc.get_freeze_count() > 10_000  # the modules and lsprotocol's classes
     finally:
         gc.unfreeze()
+
+
+class _Compiles:
+    """Counts what Python compiles (cattrs compiles a reader or writer per type on first use)
+    while :attr:`counting` is set. An audit hook cannot be removed: it stays, idle, for
+    the rest of the test session."""
+
+    counting = False
+    count = 0
+
+    @classmethod
+    def hook(cls, event: str, _args: object) -> None:
+        if cls.counting and event == "compile":
+            cls.count += 1
+
+
+sys.addaudithook(_Compiles.hook)
+
+
+def _compiles_while_answering(warm: bool) -> int:
+    """What the server compiles to write a first inline answer and its log line."""
+    from lsprotocol import types
+
+    from codestral_ls.server import create_server
+    from tests.unit.test_pygls_compat import Capture
+
+    server = create_server({"CODESTRAL_API_KEY": "test-key"})
+    server.protocol.set_writer(Capture(), include_headers=False)
+    if warm:
+        server._warm_up_messages()
+    answer = types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text="total += value")]
+    )
+    _Compiles.count, _Compiles.counting = 0, True
+    try:
+        server.protocol._send_response(1, answer)
+        server.send_log(20, "completion in 2 ms")
+    finally:
+        _Compiles.counting = False
+    return _Compiles.count
+
+
+def test_after_the_warm_up_the_first_answer_compiles_nothing() -> None:
+    """The warm-up covered the results but not pygls's envelopes around them: the first
+    completion's answer and log line compiled two writers (~1 ms, measured)."""
+    assert _compiles_while_answering(warm=False) > 0  # what the warm-up is for
+    assert _compiles_while_answering(warm=True) == 0
