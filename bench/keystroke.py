@@ -51,9 +51,10 @@ def store_timings(text: str, count: int) -> list[float]:
 
     def edit(i: int) -> None:
         if i % 2 == 0:
-            document.apply_edit((line, column), (line, column), "x", i + 2)
+            document.apply_edit((line, column), (line, column), "x")
         else:
-            document.apply_edit((line, column), (line, column + 1), "", i + 2)
+            document.apply_edit((line, column), (line, column + 1), "")
+        document.version = i + 2
 
     return _time(edit, count)
 
