@@ -9,7 +9,10 @@
   it, in the same process, each after an edit (no cache), invoked (no debounce); the fake
   answers after ``--ttft`` (default 0: the ratio then shows the server's own first-call cost);
 * a completion after an idle pause longer than httpx's default keep-alive (5 s), against the
-  same median: the kept-alive connection should still be there.
+  same median: the kept-alive connection should still be there. Beside it, the same pauses
+  before a direct call of the minimal client (``bench.latency.RawClient``, the body the
+  server sent last) against that client's own median: what idling costs any process on this
+  machine (caches gone cold), not the server in particular.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import tempfile
 import time
 
+from bench.latency import RawClient
 from bench.lsp import NEOVIM_CAPABILITIES, LspProcess, inline_text, server_environment
 from bench.stats import Row, percentile
 from tests.fake_mistral import FakeMistral
@@ -100,6 +104,31 @@ async def first_and_later(
         await server.close()
 
 
+async def minimal_client_pauses(
+    fake: FakeMistral, *, later: int = 20, pauses: int = 3, idle: float = 6.0
+) -> tuple[list[float], list[float]]:
+    """(``later`` calls in a row, ``pauses`` calls each after ``idle`` s) of the minimal
+    client, seconds, with the FIM body the server sent last: the control for the server's
+    pauses."""
+    body = fake.fim_requests[-1].body
+    client = RawClient(fake.base_url, "test-key")
+    try:
+        await client.fim_stream(body)  # its connection and first use, apart
+        in_a_row, rested = [], []
+        for _ in range(later):
+            started = time.perf_counter()
+            await client.fim_stream(body)
+            in_a_row.append(time.perf_counter() - started)
+        for _ in range(pauses):
+            await asyncio.sleep(idle)
+            started = time.perf_counter()
+            await client.fim_stream(body)
+            rested.append(time.perf_counter() - started)
+        return in_a_row, rested
+    finally:
+        await client.aclose()
+
+
 async def run(runs: int = 9, ttft: float = 0.0) -> list[Row]:
     rows = []
     with (
@@ -161,6 +190,17 @@ async def run(runs: int = 9, ttft: float = 0.0) -> list[Row]:
                 f"{pause / median:.2f} ({pause * 1000:.1f} ms); {reconnects}",
                 "≤ 1.3; 0",
                 pause / median <= 1.3 and reconnects == 0,
+            )
+        )
+        raw_row, raw_rested = await minimal_client_pauses(fake)
+        raw_median, raw_pause = percentile(raw_row, 50), percentile(raw_rested, 50)
+        rows.append(
+            Row(
+                "first completion",
+                f"control: the minimal client after {len(raw_rested)} pauses of 6 s / its own p50 "
+                f"of {len(raw_row)} in a row (what idling costs any process here)",
+                f"{raw_pause / raw_median:.2f} ({raw_pause * 1000:.2f} / "
+                f"{raw_median * 1000:.2f} ms)",
             )
         )
     return rows
