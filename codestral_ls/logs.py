@@ -152,7 +152,16 @@ def configure(
         )
 
 
-def attach_editor(handler: logging.Handler) -> None:
-    """Send our own log lines (not the libraries') to the editor as well."""
+def attach_editor(handler: EditorLogHandler) -> None:
+    """Send our own log lines (not the libraries') to the editor as well, through ``handler``
+    instead of any editor attached before.
+
+    A process serves one editor; a second ``initialize`` only happens where servers are built
+    in one process one after another (the tests), and each added a handler that kept sending
+    to its dead server, and flushed into it at exit ("Unable to send data, no available
+    transport!")."""
+    logger = logging.getLogger("codestral_ls")
+    for previous in [h for h in logger.handlers if isinstance(h, EditorLogHandler)]:
+        logger.removeHandler(previous)
     handler.addFilter(SCRUBBER)
-    logging.getLogger("codestral_ls").addHandler(handler)
+    logger.addHandler(handler)

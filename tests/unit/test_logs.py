@@ -52,3 +52,25 @@ def test_a_failing_editor_does_not_break_logging() -> None:
         raise BrokenPipeError
 
     make_logger(EditorLogHandler(gone), "gone").error("still fine")
+
+
+def test_a_newly_attached_editor_replaces_the_one_before() -> None:
+    """One editor per process: servers built one after another in one process (the tests)
+    each attached a handler, and every later line went to every dead server as well."""
+    from codestral_ls import logs
+
+    logger = logging.getLogger("codestral_ls")
+    kept = list(logger.handlers)
+    first: list[tuple[int, str]] = []
+    second: list[tuple[int, str]] = []
+    try:
+        logs.attach_editor(EditorLogHandler(lambda *line: first.append(line)))
+        logs.attach_editor(EditorLogHandler(lambda *line: second.append(line)))
+        logging.getLogger("codestral_ls.test.replaced").warning("to the editor")
+        assert [text for _level, text in second] == ["codestral_ls.test.replaced: to the editor"]
+        assert first == []
+        assert sum(isinstance(h, EditorLogHandler) for h in logger.handlers) == 1
+    finally:
+        for handler in logger.handlers[:]:
+            if handler not in kept:
+                logger.removeHandler(handler)
