@@ -131,7 +131,8 @@ async def _httpx_call(http: httpx.AsyncClient, body: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
-async def _raw_call(raw: RawClient, body: dict[str, Any]) -> float:
+async def raw_call(raw: RawClient, body: dict[str, Any]) -> float:
+    """Seconds for one call of the minimal client (also the control in bench/startup.py)."""
     started = time.perf_counter()
     await raw.fim_stream(body)
     return time.perf_counter() - started
@@ -195,15 +196,15 @@ async def measure(text: str, cursor_line: int, samples: int, ttft: float = 0.0) 
             result.first["lsp"] = await through_lsp(0)
             body = fake.fim_requests[-1].body
             result.first["httpx"] = await _httpx_call(http, body)
-            result.first["raw"] = await _raw_call(raw, body)
+            result.first["raw"] = await raw_call(raw, body)
             for i in range(1, samples + 1):
                 if i % 2:
                     lsp = await through_lsp(i)
                     body = fake.fim_requests[-1].body
                     direct = await _httpx_call(http, body)
-                    floor = await _raw_call(raw, body)
+                    floor = await raw_call(raw, body)
                 else:  # the other order: the directs first, with the last body sent
-                    floor = await _raw_call(raw, body)
+                    floor = await raw_call(raw, body)
                     direct = await _httpx_call(http, body)
                     lsp = await through_lsp(i)
                     body = fake.fim_requests[-1].body

@@ -21,7 +21,7 @@ import asyncio
 import tempfile
 import time
 
-from bench.latency import RawClient
+from bench.latency import RawClient, raw_call
 from bench.lsp import NEOVIM_CAPABILITIES, LspProcess, inline_text, server_environment
 from bench.stats import Row, percentile
 from tests.fake_mistral import FakeMistral
@@ -114,16 +114,11 @@ async def minimal_client_pauses(
     client = RawClient(fake.base_url, "test-key")
     try:
         await client.fim_stream(body)  # its connection and first use, apart
-        in_a_row, rested = [], []
-        for _ in range(later):
-            started = time.perf_counter()
-            await client.fim_stream(body)
-            in_a_row.append(time.perf_counter() - started)
+        in_a_row = [await raw_call(client, body) for _ in range(later)]
+        rested = []
         for _ in range(pauses):
             await asyncio.sleep(idle)
-            started = time.perf_counter()
-            await client.fim_stream(body)
-            rested.append(time.perf_counter() - started)
+            rested.append(await raw_call(client, body))
         return in_a_row, rested
     finally:
         await client.aclose()
