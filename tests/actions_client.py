@@ -146,7 +146,7 @@ class ActionEditor:
 
     def type_at_start(self, uri: str, typed: str) -> None:
         """An edit by the user: ``typed`` inserted at the top of the document."""
-        self._insert(uri, types.Position(line=0, character=0), typed)
+        self.type_at(uri, types.Position(line=0, character=0), typed)
 
     def type_at_end(self, uri: str, typed: str) -> None:
         """An edit by the user: ``typed`` appended to the document."""
@@ -154,9 +154,10 @@ class ActionEditor:
         end = types.Position(
             line=len(lines) - 1, character=self.encoding.column_of_index(lines[-1], len(lines[-1]))
         )
-        self._insert(uri, end, typed)
+        self.type_at(uri, end, typed)
 
-    def _insert(self, uri: str, start: types.Position, typed: str) -> None:
+    def type_at(self, uri: str, start: types.Position, typed: str) -> None:
+        """An edit by the user: ``typed`` inserted at ``start``."""
         self.texts[uri] = self._edited(
             self.texts[uri],
             [types.TextEdit(range=types.Range(start=start, end=start), new_text=typed)],

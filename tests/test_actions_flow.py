@@ -323,20 +323,50 @@ async def test_cancelling_an_executed_command_stops_the_stream(fake: FakeMistral
 # -- stale documents ---------------------------------------------------------------------------
 
 
-async def test_an_edit_made_while_the_answer_streams_is_not_overwritten(
+MEAN = (
+    "def mean(xs):\n    total = 0\n    for x in xs:\n        total = total + x\n"
+    "    return total / len(xs)"
+)
+SHORTER_MEAN = "def mean(xs):\n    return sum(xs) / len(xs)"
+
+
+async def test_edits_elsewhere_while_the_answer_streams_move_the_answer_with_its_code(
     fake: FakeMistral, editor: ActionEditor
 ) -> None:
+    """The user types on while Codestral answers (seconds): above and below the code the
+    action works on. The answer still replaces that code, wherever it went."""
     fake.script(Delay(0.5))
-    fake.chat_responder = lambda body: "```python\npass\n```"
+    fake.chat_responder = lambda body: f"```python\n{SHORTER_MEAN}\n```"
     action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
     _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
     await editor.until(lambda: len(fake.chat_requests) == 1)
-    editor.type_at_start(URI, "# typed meanwhile\n")
+    editor.type_at_start(URI, "# typed above\n")
+    editor.type_at_end(URI, "# typed below\n")
+    resolved = await asyncio.wait_for(pending, HANG)
+    assert editor.apply(resolved.edit) is None  # made for the version the editor is at now
+    assert MEAN in SOURCE
+    expected = "# typed above\n" + SOURCE.replace(MEAN, SHORTER_MEAN) + "# typed below\n"
+    assert editor.texts[URI] == expected
+    assert editor.client.messages == []
+
+
+async def test_an_edit_to_its_code_while_the_answer_streams_is_not_overwritten(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    fake.script(Delay(0.5))
+    fake.chat_responder = lambda body: f"```python\n{SHORTER_MEAN}\n```"
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Refactor")
+    _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
+    await editor.until(lambda: len(fake.chat_requests) == 1)
+    editor.type_at(URI, editor.position_of(URI, "total = 0", after=True), "  # mine")
     resolved = await asyncio.wait_for(pending, HANG)
     assert resolved.edit is None
     await editor.until(lambda: bool(editor.client.messages))
-    assert "edited" in editor.client.messages[0].message
-    assert editor.texts[URI] == "# typed meanwhile\n" + SOURCE
+    [message] = editor.client.messages
+    assert message.message == (
+        "Codestral: Refactor / Improve: its code changed while it ran. Run it again."
+    )
+    assert editor.texts[URI] == SOURCE.replace("total = 0", "total = 0  # mine")
 
 
 async def test_an_action_offered_for_an_older_version_is_refused_without_a_request(
@@ -345,7 +375,7 @@ async def test_an_action_offered_for_an_older_version_is_refused_without_a_reque
     action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
     editor.type_at_start(URI, "\n")
     message = await no_edit_and_one_message(editor, action)
-    assert "edited" in message and "Run the action again" in message
+    assert message == "Codestral: Explain: the file changed since it was offered. Run it again."
     assert fake.paid_requests == []
 
 

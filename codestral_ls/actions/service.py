@@ -2,9 +2,12 @@
 
 Listing (:meth:`ActionService.list_actions`) is synchronous and local: it never calls the API.
 Running an action (:meth:`ActionService.compute_edit`) checks the document is still at the
-version the action was offered for, asks Codestral, checks the version again and only then
-turns the answer into an edit, so an edit is either whole and current or not made at all.
-Every failure ends in exactly one message to the user.
+version the action was offered for, asks Codestral, and turns the answer into an edit for the
+document as it is then: the user may type on while Codestral answers (seconds), and edits
+elsewhere in the file move the code the action works on without changing it, so the edit
+follows it (:func:`placement.follow`); when that code itself was edited, no edit is made.
+An edit is either whole and current or not made at all. Every failure ends in exactly one
+message to the user.
 """
 
 from __future__ import annotations
@@ -178,8 +181,10 @@ class ActionService:
             secrets = privacy.SecretMask(enabled=self.server.settings.mask_secrets)
             masked = [{**m, "content": secrets.mask(m["content"])} for m in messages]
             answer = secrets.unmask(await self._ask(masked, progress))
-            if self._current(request, spec) is not document:
-                raise ActionFailed(_stale(spec))
+            if self._open(request, spec) is not document:  # closed and opened again
+                raise ActionFailed(_edited_meanwhile(spec))
+            if document.version != landing.version:
+                landing = self._follow(spec, landing)
             if not answer.strip():
                 raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
             edit = self._place(spec, landing, answer)
@@ -209,11 +214,24 @@ class ActionService:
 
     def _current(self, request: ActionRequest, spec: ActionSpec) -> Document:
         """The document, if it is still open at the version the action was offered for."""
+        document = self._open(request, spec)
+        if document.version != request.version:
+            raise ActionFailed(_stale(spec))
+        return document
+
+    def _follow(self, spec: ActionSpec, landing: placement.Landing) -> placement.Landing:
+        """Where the answer goes now that the user edited the document while it came."""
+        moved = placement.follow(landing)
+        if moved is None:
+            raise ActionFailed(_edited_meanwhile(spec))
+        log.info("%s: the document was edited meanwhile, the code is still there", spec.id)
+        return moved
+
+    def _open(self, request: ActionRequest, spec: ActionSpec) -> Document:
+        """The document, if it is still open and may be sent."""
         document = self.server.documents.get(request.uri)
         if document is None:
             raise ActionFailed(f"{spec.title}: the document is no longer open.")
-        if document.version != request.version:
-            raise ActionFailed(_stale(spec))
         if not self.server.endpoint.usable:
             raise ActionFailed(f"{spec.title}: {self.server.endpoint.problem}.")
         if self._excluded(document):
@@ -272,6 +290,7 @@ class ActionService:
             language,
             drop_instruction=spec.id == "custom",
             tests_uri=tests_uri,
+            anchor=placement.Anchor.of(document, target),
         )
         return messages, landing
 
@@ -324,9 +343,17 @@ def _offer(
 
 def _stale(spec: ActionSpec) -> Notice:
     return Notice(
-        f"{spec.title}: edited, nothing changed. Run the action again.",
-        "The document was edited after the action was offered, so nothing was changed. "
-        "Run the action again.",
+        f"{spec.title}: the file changed since it was offered. Run it again.",
+        "The action was offered for an earlier version of the document; nothing was sent "
+        "or changed.",
+    )
+
+
+def _edited_meanwhile(spec: ActionSpec) -> Notice:
+    return Notice(
+        f"{spec.title}: its code changed while it ran. Run it again.",
+        "The lines the action works on changed (or the document was closed) before the "
+        "answer came; the answer was not applied, so nothing was overwritten.",
     )
 
 

@@ -339,3 +339,88 @@ def test_files_that_are_already_tests_or_not_source_get_no_companion() -> None:
     assert uri("file:///w/bin/tool", "python") == "file:///w/bin/test_tool.py"  # a script
     assert uri("file:///w/conftest.py", "python") is None
     assert uri("file:///w/calc_test.py", "python") is None
+
+
+# -- following the code after edits made while the answer came ------------------------------------
+
+CUSTOM = "x = 1\n# codestral: add type hints\ndef add(a, b):\n    return a + b\n\ny = 2\n"
+
+
+def edited(doc: Document, line: int, text: str, *, until: int | None = None) -> None:
+    """The user replaces lines ``line``..``until`` (exclusive; default: inserts) with ``text``."""
+    end = line if until is None else until
+    doc.apply_edit((line, 0), (end, 0), text)
+    doc.version += 1
+
+
+def custom_landing(doc: Document) -> placement.Landing:
+    target = find_target(doc, Cursor(2, 0), Cursor(2, 0))
+    assert target is not None and target.instruction_line == 1
+    return placement.Landing(
+        Placement.REPLACE,
+        doc,
+        doc.version,
+        target,
+        "python",
+        drop_instruction=True,
+        anchor=placement.Anchor.of(doc, target),
+    )
+
+
+def test_edits_above_and_below_move_the_answer_with_its_code_and_instruction() -> None:
+    doc = document(CUSTOM)
+    before = custom_landing(doc)
+    edited(doc, 0, "import os\nimport sys\n")  # two lines above
+    edited(doc, 8, "z = 3\n")  # and one below
+    moved = placement.follow(before)
+    assert moved is not None and moved.version == doc.version == 5
+    assert moved.target.start.line == 4 and moved.target.instruction_line == 3
+    [change] = placement.changes_for(moved, "```python\ndef add(a: int, b: int) -> int:\n```")
+    text = doc.text
+    for replacement in reversed(change.replacements):
+        text = _replaced(doc, text, replacement)
+    assert text == "import os\nimport sys\nx = 1\ndef add(a: int, b: int) -> int:\n\ny = 2\nz = 3\n"
+
+
+def test_an_edit_inside_the_code_or_its_instruction_leaves_nowhere_to_land() -> None:
+    for line in (1, 2, 3):  # the instruction, the header, the body
+        doc = document(CUSTOM)
+        before = custom_landing(doc)
+        edited(doc, line, "# typed\n", until=line + 1)
+        assert placement.follow(before) is None
+
+
+def test_the_nearest_copy_wins_and_a_tie_is_refused() -> None:
+    twice = "def f():\n    pass\n\n\ndef f():\n    pass\n"
+    doc = document(twice)
+    target = find_target(doc, Cursor(4, 0), Cursor(4, 0))
+    before = placement.Landing(
+        Placement.REPLACE, doc, 3, target, "python", anchor=placement.Anchor.of(doc, target)
+    )
+    edited(doc, 0, "# one line above both\n")
+    moved = placement.follow(before)
+    assert moved is not None and moved.target.start.line == 5  # not the copy 4 lines up
+    doc = document("p = 1\nz = 0\np = 1\nz = 0\np = 1\n")
+    target = find_target(doc, Cursor(2, 0), Cursor(2, 0))
+    before = placement.Landing(
+        Placement.REPLACE, doc, 3, target, "python", anchor=placement.Anchor.of(doc, target)
+    )
+    edited(doc, 2, "w = 2\n", until=3)  # now "p = 1" is two lines up and two lines down
+    assert placement.follow(before) is None
+
+
+def test_a_chat_reply_does_not_follow() -> None:
+    doc = document("## You\nwhy?\n")
+    before = placement.Landing(Placement.APPEND_REPLY, doc, 3)
+    edited(doc, 2, "more\n")
+    assert placement.follow(before) is None
+
+
+def _replaced(doc: Document, text: str, replacement: object) -> str:
+    lines = text.split("\n")
+
+    def offset(cursor: Cursor) -> int:
+        return sum(len(line) + 1 for line in lines[: cursor.line]) + cursor.index
+
+    start, end = offset(replacement.start), offset(replacement.end)  # type: ignore[attr-defined]
+    return text[:start] + replacement.text + text[end:]  # type: ignore[attr-defined]
