@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from codestral_ls import __version__, logs
 
@@ -85,6 +86,25 @@ def _is_a_terminal(stream: object) -> bool:
         return False
 
 
+#: The exit status of a program that a closed pipe stopped (128 + SIGPIPE), as a shell shows it.
+_STOPPED_BY_A_CLOSED_PIPE = 141
+
+
+def _printing(command: Callable[[], int]) -> int:
+    """Run a command that prints to stdout. A reader that stops early (``| head``) ends it
+    quietly, as it ends any Unix tool, instead of with a traceback: Python ignores SIGPIPE and
+    raises ``BrokenPipeError`` at the write, and again at exit when it flushes stdout."""
+    try:
+        code = command()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit goes nowhere
+        os.close(devnull)
+        return _STOPPED_BY_A_CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The terminal mode prints one line per failure itself; its log is opt-in.
@@ -96,11 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "complete":
         from codestral_ls.terminal import run_complete
 
-        return run_complete(args)
+        return _printing(lambda: run_complete(args))
     if args.command == "stats":
         from codestral_ls.stats_report import run_stats
 
-        return run_stats(args)
+        return _printing(lambda: run_stats(args))
     if not args.tcp and _is_a_terminal(sys.stdin):
         print(STARTED_BY_HAND, file=sys.stderr)
     from codestral_ls import early_initialize

@@ -211,6 +211,22 @@ def _frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
+    """``codestral-ls stats | head -1``: the reader is gone before the table is written."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    command = ["stats", "--file", str(tmp_path / "usage.jsonl")]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before the first write, as head after its first line
+    try:
+        result = subprocess.run(
+            COMMAND + command, stdout=write_end, stderr=subprocess.PIPE, env=env, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr.decode() == ""
+    assert result.returncode == 141  # 128 + SIGPIPE, what a shell shows for any such tool
+
+
 def test_started_by_hand_it_says_what_it_is() -> None:
     """At a terminal, with no editor, one line says what this is and what to run instead."""
     controller, terminal = pty.openpty()
