@@ -13,6 +13,9 @@ local progress_scenario
 local stale_accept_scenario
 local recovery_scenario
 local pacing_scenario
+local leave_scenario
+local visual_action_scenario
+local killed_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -168,7 +171,7 @@ outage_scenario = function(bufnr)
   vim.api.nvim_input('<Esc>')
   result.messages = wait_until('message shown', function()
     local out = vim.api.nvim_exec2('messages', { output = true }).output
-    return out:find('codestral:', 1, true) and vim.split(out, '\n')
+    return out:find('[Cc]odestral:') and vim.split(out, '\n')
   end)
   result.columns = vim.o.columns
   result.last_line = vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1]
@@ -297,6 +300,91 @@ pacing_scenario = function(bufnr, client)
   finish(true)
 end
 
+--- Neovim asks for ghost text 200 ms after a key; <Esc> sooner than that cancelled the requests
+--- on their way but not the timer, which then asked from normal mode (ghost text stayed there).
+--- "Aa<Esc>" in one input: InsertEnter starts the timer, and insert mode ends before it fires.
+leave_scenario = function(bufnr, client)
+  local outside_insert = 0
+  local request = client.request
+  client.request = function(self, method, ...)
+    if method == 'textDocument/inlineCompletion' and not vim.api.nvim_get_mode().mode:match('^i') then
+      outside_insert = outside_insert + 1
+    end
+    return request(self, method, ...)
+  end
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('Aa<Esc>')
+  wait_until('typed, then normal mode', function()
+    return vim.api.nvim_get_mode().mode == 'n'
+      and vim.api.nvim_buf_get_lines(bufnr, 1, 2, false)[1] == '    return a'
+  end)
+  -- Neovim's 200 ms timer started before this one: its callback, if any, has run after it.
+  h.sleep(250)
+  result.asked_outside_insert = outside_insert
+  result.ghost = ghost_text(bufnr) or vim.NIL
+  finish(true)
+end
+
+--- A code action picked from a selection: Neovim stayed in visual mode, and "-- VISUAL --"
+--- covered the action's progress line and errors.
+visual_action_scenario = function(bufnr)
+  local progress = require('codestral.progress')
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find('Refactor', 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  vim.api.nvim_input('Vj')
+  wait_until('a selection of two lines', function()
+    return vim.api.nvim_get_mode().mode == 'V' and vim.api.nvim_win_get_cursor(0)[1] == 2
+  end)
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+  wait_until('progress shown', function()
+    return next(progress.active) ~= nil
+  end)
+  result.mode_while_running = vim.api.nvim_get_mode().mode
+  result.buffer_after_action = wait_until('the edit applied', function()
+    local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    return not vim.deep_equal(now, before) and now
+  end, 20000)
+  finish(true)
+end
+
+--- The server killed (kill -9): it exits by a signal with code 0, and the plugin kept its last
+--- status ("Codestral", ready) and reported no error.
+killed_scenario = function(bufnr)
+  local codestral = require('codestral')
+  local status = require('codestral.status')
+  local servers = {}
+  for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
+    local info = vim.api.nvim_get_proc(pid)
+    if info and (info.name:find('codestral', 1, true) or info.name:find('python', 1, true)) then
+      servers[#servers + 1] = pid
+    end
+  end
+  result.servers = #servers
+  result.statusline_before = codestral.statusline()
+  for _, pid in ipairs(servers) do
+    vim.uv.kill(pid, 'sigkill')
+  end
+  wait_until('the client gone', function()
+    return #vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' }) == 0
+  end)
+  wait_until('the status told', function()
+    return status.current and status.current.state == 'stopped'
+  end)
+  result.statusline = codestral.statusline()
+  vim.cmd('checkhealth codestral')
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish(true)
+end
+
 h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -330,6 +418,15 @@ h.run(function()
   end
   if vim.env.CODESTRAL_TEST_SCENARIO == 'enter' then
     return enter_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'leave' then
+    return leave_scenario(bufnr, client)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'visual_action' then
+    return visual_action_scenario(bufnr)
+  end
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'killed' then
+    return killed_scenario(bufnr)
   end
   result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
   result.tab_mapping = vim.fn.maparg('<Tab>', 'i', false, true).desc

@@ -163,9 +163,10 @@ def test_an_outage_message_never_raises_press_enter(fake: FakeMistral, tmp_path:
     result = run_neovim(fake, tmp_path, SOURCE, "outage")
     assert result["mode_after_message"] == {"mode": "i", "blocking": False}
     assert result["last_line"] == "    return ab"
-    shown = [line for line in result["messages"] if line.startswith("codestral:")]
+    shown = [line for line in result["messages"] if line.lower().startswith("codestral:")]
     assert len(shown) == 1 and len(shown[0]) < result["columns"], result["messages"]
     assert "rejected the key" in shown[0]
+    assert not shown[0].lower().startswith("codestral: codestral"), shown  # named once
     health = "\n".join(result["health"])
     assert "last error" in health and "401" in health  # the details, for whoever looks
     assert "test-key" not in health
@@ -235,3 +236,40 @@ def test_no_second_debounce_on_top_of_neovims_own(fake: FakeMistral, tmp_path: P
     # One call for the pause (a machine stalling a key for 200 ms would let Neovim ask twice).
     assert fake.fim_requests[-1].body["prompt"].endswith("return a * b + a")
     assert result["errors"] == []
+
+
+def test_leaving_insert_mode_before_neovim_asks_asks_nothing(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """Neovim 0.12 asks 200 ms after a key, and <Esc> sooner cancelled what was on its way but
+    not that timer: a request went from normal mode, an API call for nothing, and its ghost
+    text stayed on screen there (seen in tmux: "x = def sub(a, b):1" in normal mode)."""
+    fake.fim_responder = _fim
+    result = run_neovim(fake, tmp_path, SOURCE, "leave")
+    assert result["asked_outside_insert"] == 0
+    assert result["ghost"] is None
+    assert fake.fim_requests == []
+
+
+def test_a_code_action_from_a_selection_leaves_visual_mode(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """Picked from a selection, the action ran with Neovim still in visual mode, and
+    "-- VISUAL --" covered its progress line and its errors (only :messages had them)."""
+    fake.chat_responder = lambda body: f"```python\n{REFACTORED}\n```"
+    fake.token_delay = 0.02
+    result = run_neovim(fake, tmp_path, SOURCE, "visual_action")
+    assert result["mode_while_running"] == "n"
+    assert result["buffer_after_action"] == [*REFACTORED.split("\n"), "", "", "print(add(1, 2))"]
+
+
+def test_a_killed_server_is_shown_as_stopped(fake: FakeMistral, tmp_path: Path) -> None:
+    """kill -9: the server exits by a signal with code 0, and the plugin went on showing it
+    ready ("Codestral" in the statusline, "no error reported" in :checkhealth)."""
+    result = run_neovim(fake, tmp_path, SOURCE, "killed")
+    assert result["servers"] == 1
+    assert result["statusline_before"] == "Codestral"
+    assert result["statusline"] == "Codestral ✗"
+    health = "\n".join(result["health"])
+    assert "now: stopped" in health and "signal 9" in health, health
+    assert "no error reported" not in health, health

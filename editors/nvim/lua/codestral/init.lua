@@ -79,7 +79,9 @@ end
 local function show_briefly(message, level)
   local first = vim.trim(message):match('^[^\r\n]*')
   local waiting = pending_message ~= nil
-  pending_message = { text = 'codestral: ' .. first, level = level }
+  -- Most of the server's messages name Codestral already ("Codestral: Fix failed. …").
+  local text = first:lower():find('^codestral') and first or ('codestral: ' .. first)
+  pending_message = { text = text, level = level }
   if waiting then
     return -- the newest replaces the one not shown yet
   end
@@ -128,6 +130,9 @@ local function ghost_highlight()
 end
 
 --- Codestral's code actions only (other servers' actions are left to vim.lsp.buf.code_action).
+--- Asked from a selection, the request takes the selection at once, and then visual mode
+--- ends: Neovim stayed in it through the menu and the answer, and "-- VISUAL --" covered the
+--- action's progress line and its errors (`gv` selects the same text again).
 function M.code_action(opts)
   opts = opts or {}
   vim.lsp.buf.code_action(vim.tbl_extend('keep', opts, {
@@ -138,6 +143,9 @@ function M.code_action(opts)
         and action.title:find('^Codestral') ~= nil
     end,
   }))
+  if vim.api.nvim_get_mode().mode:match('^[vV\22]') then
+    vim.cmd.normal({ vim.keycode('<Esc>'), bang = true })
+  end
 end
 
 --- The text the popup inserts. Neovim inserts a plain-text item's edit only up to its first
@@ -159,6 +167,9 @@ local function on_attach(client, bufnr, opts)
   end
   if opts.keys and has_inline() and opts.inline then
     suggestion.map_keys(bufnr, opts.keys)
+  end
+  if has_inline() and opts.inline then
+    suggestion.stop_asking_on_leave(bufnr)
   end
   status.watch_buffer(client, bufnr)
   if opts.code_action_key then
@@ -197,10 +208,17 @@ local function client_config(opts)
     on_attach = function(client, bufnr)
       on_attach(client, bufnr, opts)
     end,
-    on_exit = function(code, signal)
-      if code ~= 0 then
-        record_error(('codestral-ls exited with code %d (signal %d)'):format(code, signal or 0))
+    on_exit = function(code, signal, client_id)
+      -- A kill or a crash by signal exits with code 0: the signal tells it apart.
+      local why = (code ~= 0 or (signal or 0) ~= 0)
+        and ('codestral-ls exited with code %d (signal %d)'):format(code, signal or 0) or nil
+      if why then
+        record_error(why)
       end
+      vim.schedule(function() -- on_exit runs in a fast event: no redraw from here
+        status.stopped(why)
+        progress.client_gone(client_id)
+      end)
     end,
   }
   if not has_inline() or not opts.inline then

@@ -41,6 +41,15 @@ function M.on_progress(args)
   pcall(vim.cmd.redrawstatus)
 end
 
+--- The client ``client_id`` stopped: its actions stopped with it.
+function M.client_gone(client_id)
+  for token, running in pairs(M.active) do
+    if running.client_id == client_id then
+      M.active[token] = nil
+    end
+  end
+end
+
 --- The running action for a statusline ("Codestral: Refactor / Improve … 400 characters
 --- received"), or nil.
 function M.statusline()

@@ -20,6 +20,7 @@ local SYMBOLS = {
   backoff = 'Codestral ⏸',
   ['no-key'] = 'Codestral ✗ key',
   disabled = 'Codestral off',
+  stopped = 'Codestral ✗',
 }
 
 --- Handler for the `codestral/status` notification.
@@ -28,6 +29,13 @@ function M.on_status(_, result)
     M.current = result
     pcall(vim.cmd.redrawstatus)
   end
+end
+
+--- The server process ended: what it said last no longer holds. ``why`` (an unexpected end:
+--- a crash, a kill) is shown as the state; a normal stop clears it.
+function M.stopped(why)
+  M.current = why and { state = 'stopped', message = why } or nil
+  pcall(vim.cmd.redrawstatus)
 end
 
 --- Ask the server how it sees this buffer (a file it never sends, a disabled language, a

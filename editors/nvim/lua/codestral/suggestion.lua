@@ -189,6 +189,23 @@ function M.dismiss()
   return false
 end
 
+--- Neovim 0.12 asks for ghost text 200 ms after the last key, and leaving insert mode cancels
+--- the requests on their way but not that timer: typing and pressing <Esc> within 200 ms sent
+--- a request from normal mode, and its answer stayed on screen there as ghost text (an API
+--- call for nothing, too). Stop the timer when insert mode ends.
+function M.stop_asking_on_leave(bufnr)
+  vim.api.nvim_create_autocmd('InsertLeave', {
+    buffer = bufnr,
+    group = vim.api.nvim_create_augroup('codestral_leave_' .. bufnr, { clear = true }),
+    callback = function()
+      local state = completor(bufnr)
+      if state and type(state.reset_timer) == 'function' then
+        state:reset_timer()
+      end
+    end,
+  })
+end
+
 --- Default insert-mode keys (copilot.vim's): each falls back to the key itself when there is
 --- nothing to act on, so <M-Right> still moves the cursor without ghost text.
 M.default_keys = {
