@@ -375,7 +375,7 @@ async def test_an_action_offered_for_an_older_version_is_refused_without_a_reque
     action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
     editor.type_at_start(URI, "\n")
     message = await no_edit_and_one_message(editor, action)
-    assert message == "Codestral: Explain: the file changed since it was offered. Run it again."
+    assert message == "Codestral: Explain: offered before your last edit. Run it again."
     assert fake.paid_requests == []
 
 

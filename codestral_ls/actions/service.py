@@ -343,7 +343,7 @@ def _offer(
 
 def _stale(spec: ActionSpec) -> Notice:
     return Notice(
-        f"{spec.title}: the file changed since it was offered. Run it again.",
+        f"{spec.title}: offered before your last edit. Run it again.",
         "The action was offered for an earlier version of the document; nothing was sent "
         "or changed.",
     )

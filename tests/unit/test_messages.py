@@ -82,7 +82,8 @@ def test_clip_cuts_at_a_word() -> None:
 
 
 def test_action_refusals_fit_too() -> None:
-    from codestral_ls.actions.service import _stale
+    from codestral_ls.actions.service import _edited_meanwhile, _stale
 
     for spec in ACTIONS.values():
-        assert fits(_stale(spec).summary)
+        for notice in (_stale(spec), _edited_meanwhile(spec)):
+            assert fits(notice.summary) and notice.shown() == notice.summary, notice
