@@ -261,6 +261,27 @@ class Cursor:
     index: int
 
 
+@dataclass(eq=False)  # each mark is itself: two with the same offsets are two marks
+class Mark:
+    """A span of a document followed through its edits, as offsets into the whole text
+    (:meth:`Document.mark`): moved by edits before it, left by edits after it, and ``broken``
+    by any edit that touches what is between ``start`` and ``end``."""
+
+    start: int
+    end: int
+    broken: bool = False
+
+    def moved(self, start: int, end: int, inserted: int) -> None:
+        """The text between offsets ``start`` and ``end`` was replaced by ``inserted``
+        characters."""
+        if end <= self.start:
+            delta = inserted - (end - start)
+            self.start += delta
+            self.end += delta
+        elif start < self.end:
+            self.broken = True
+
+
 class Document:
     """One open text document: its text (as chunks), version and language, edited in place."""
 
@@ -279,6 +300,8 @@ class Document:
         self.language_id = language_id
         self._encoding = encoding
         self._chunk_chars = chunk_chars
+        #: Spans followed through the edits (see :meth:`mark`); usually none.
+        self._marks: list[Mark] = []
         self.replace_all(text)
 
     @property
@@ -446,10 +469,35 @@ class Document:
         start, _end, _next = self._span(cursor.line)
         return start + cursor.index
 
+    def cursor_at(self, offset: int) -> Cursor:
+        """The cursor at ``offset`` into the whole text (clamped into it), O(log n + one
+        chunk's line ends)."""
+        offset = min(max(offset, 0), self._length.total)
+        chunk, base = self._locate(offset)
+        line = self._ends.before(chunk) + bisect_right(self._ends_of(chunk), offset - base)
+        start, _end, _next = self._span(line)
+        return Cursor(line, offset - start)
+
+    # -- following a span through edits ----------------------------------------------------
+
+    def mark(self, start: Cursor, end: Cursor) -> Mark:
+        """Follow the text from ``start`` to ``end`` through the edits to come, until
+        :meth:`unmark`: where it went, or whether an edit touched it (a code action's target
+        while its answer comes). Each edit costs O(marks)."""
+        mark = Mark(self.offset(start), self.offset(end))
+        self._marks.append(mark)
+        return mark
+
+    def unmark(self, mark: Mark) -> None:
+        if mark in self._marks:
+            self._marks.remove(mark)
+
     # -- editing ---------------------------------------------------------------------------
 
     def replace_all(self, text: str) -> None:
-        """A full-text change."""
+        """A full-text change (what it kept of the old text is unknown: every mark breaks)."""
+        for mark in self._marks:
+            mark.broken = True
         self._chunks = cut_chunks(text, self._chunk_chars)
         self._length = _Sums([len(chunk) for chunk in self._chunks])
         self._ends = _Sums([_count_ends(chunk) for chunk in self._chunks])
@@ -493,6 +541,8 @@ class Document:
             else:
                 break
         self._splice(first, last + 1, cut_chunks(text, self._chunk_chars))
+        for mark in self._marks:
+            mark.moved(start, end, len(new_text))
 
     def _splice(self, first: int, stop: int, pieces: list[str]) -> None:
         """Put ``pieces`` in place of the chunks ``first`` to ``stop`` (excluded)."""
@@ -669,6 +719,7 @@ __all__ = [
     "Document",
     "DocumentStore",
     "Lines",
+    "Mark",
     "PositionEncoding",
     "cut_chunks",
     "line_content",

@@ -369,6 +369,31 @@ async def test_an_edit_to_its_code_while_the_answer_streams_is_not_overwritten(
     assert editor.texts[URI] == SOURCE.replace("total = 0", "total = 0  # mine")
 
 
+async def test_the_answer_for_rewritten_code_never_lands_on_a_twin_of_it(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    """Found by a review: the same expression in another function was taken for the one the
+    user rewrote while the answer came, and silently replaced."""
+    uri = "file:///work/project/twins.py"
+    twins = (
+        "def a(xs):\n    return [x * 2 for x in xs]\n\n\n"
+        "def b(xs):\n    return [x * 2 for x in xs]\n"
+    )
+    editor.open(uri, twins)
+    fake.script(Delay(0.5))
+    fake.chat_responder = lambda body: "```python\nlist(map(double, xs))\n```"
+    where = editor.range_of(uri, "[x * 2 for x in xs]")  # the first one, in a()
+    action = await editor.action(uri, where, "Codestral: Refactor")
+    _id, pending = editor.request(types.CODE_ACTION_RESOLVE, action)
+    await editor.until(lambda: len(fake.chat_requests) == 1)
+    editor.type_at(uri, editor.position_of(uri, "x * 2"), "1 + ")  # inside it
+    resolved = await asyncio.wait_for(pending, HANG)
+    assert resolved.edit is None
+    await editor.until(lambda: bool(editor.client.messages))
+    assert "its code changed while it ran" in editor.client.messages[0].message
+    assert editor.texts[uri] == twins.replace("[x * 2", "[1 + x * 2", 1)
+
+
 async def test_an_action_offered_for_an_older_version_is_refused_without_a_request(
     fake: FakeMistral, editor: ActionEditor
 ) -> None:

@@ -21,57 +21,15 @@ from codestral_ls.actions.catalog import Placement
 from codestral_ls.actions.comments import CommentStyle, comment_style
 from codestral_ls.actions.edits import FileChange, Replacement
 from codestral_ls.actions.target import Target, statement
-from codestral_ls.documents import Cursor, Document
+from codestral_ls.documents import Cursor, Document, Mark
 from codestral_ls.indentation import indent_unit, leading_whitespace, reindent
 
 #: How many lines of a file are read to find its indentation step.
 _INDENT_SAMPLE = 400
-#: How far the code an action works on is looked for after edits elsewhere in its file moved
-#: it (lines added or removed above it while Codestral answered).
-_FOLLOW_LINES = 10_000
 
 
 class NoCodeInAnswer(Exception):
     """The answer should have held code and had none."""
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """The lines an answer lands on or beside (the target and its instruction comment) as
-    they were when Codestral was asked, and the first one's number.
-
-    Documents are edited in place, so these are copied when the action starts: an answer
-    takes seconds, and the user types on meanwhile, often elsewhere in the file.
-    """
-
-    first_line: int
-    lines: tuple[str, ...]
-
-    @classmethod
-    def of(cls, document: Document, target: Target) -> Anchor:
-        first = target.start.line
-        if target.instruction_line is not None:
-            first = min(first, target.instruction_line)
-        return cls(first, tuple(document.line_text(n) for n in range(first, target.end.line + 1)))
-
-    def find(self, document: Document) -> int | None:
-        """Where the same lines start in ``document`` now, the nearest to where they were;
-        ``None`` when they are gone (edited), or as near above as below (which one is meant
-        is unknown)."""
-        for distance in range(min(_FOLLOW_LINES, document.line_count) + 1):
-            found = {
-                line
-                for line in (self.first_line - distance, self.first_line + distance)
-                if self._starts_at(document, line)
-            }
-            if found:
-                return found.pop() if len(found) == 1 else None
-        return None
-
-    def _starts_at(self, document: Document, line: int) -> bool:
-        if line < 0 or line + len(self.lines) > document.line_count:
-            return False
-        return all(document.line_text(line + n) == text for n, text in enumerate(self.lines))
 
 
 @dataclass(frozen=True)
@@ -87,22 +45,40 @@ class Landing:
     drop_instruction: bool = False
     #: Tests: the companion test file, when the client can create files.
     tests_uri: str | None = None
-    #: The target's lines when the answer was asked for (None for a chat reply).
-    anchor: Anchor | None = None
+    #: The target's lines (its instruction comment included), followed through the edits
+    #: the user makes while the answer comes (:func:`mark_target`); None for a chat reply.
+    mark: Mark | None = None
+
+
+def _first_line(target: Target) -> int:
+    """The target's first line, or its instruction comment's when that is above it."""
+    if target.instruction_line is None:
+        return target.start.line
+    return min(target.start.line, target.instruction_line)
+
+
+def mark_target(document: Document, target: Target) -> Mark:
+    """Follow the target's whole lines through the edits to come (unmark when done)."""
+    return document.mark(Cursor(_first_line(target), 0), document.line_end(target.end.line))
 
 
 def follow(landing: Landing) -> Landing | None:
     """``landing`` in its document as it is now, after the user edited it while Codestral
-    answered: moved with the lines the action works on when those are still there, unchanged
-    (the edits were elsewhere); ``None`` when they were edited themselves, or for a chat
-    reply (the conversation it answers may have changed)."""
-    target, anchor = landing.target, landing.anchor
-    if target is None or anchor is None or landing.placement is Placement.APPEND_REPLY:
+    answered: moved with the lines the action works on when no edit touched them (the edits
+    were above or below); ``None`` when one did, or text was typed onto their first or last
+    line, or for a chat reply (the conversation it answers may have changed).
+
+    The lines are followed through the edits themselves (:class:`Mark`), not looked for by
+    their text: the same lines elsewhere (a copy, a twin function) are never taken for them.
+    """
+    target, mark = landing.target, landing.mark
+    if target is None or mark is None or mark.broken or landing.placement is Placement.APPEND_REPLY:
         return None
-    line = anchor.find(landing.document)
-    if line is None:
+    document = landing.document
+    first, last = document.cursor_at(mark.start), document.cursor_at(mark.end)
+    if first.index != 0 or last != document.line_end(last.line):
         return None
-    shift = line - anchor.first_line
+    shift = first.line - _first_line(target)
     instruction = target.instruction_line
     moved = replace(
         target,
@@ -110,7 +86,7 @@ def follow(landing: Landing) -> Landing | None:
         end=Cursor(target.end.line + shift, target.end.index),
         instruction_line=None if instruction is None else instruction + shift,
     )
-    return replace(landing, target=moved, version=landing.document.version)
+    return replace(landing, target=moved, version=document.version)
 
 
 @dataclass(frozen=True)

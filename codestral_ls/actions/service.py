@@ -174,6 +174,7 @@ class ActionService:
         """The edit for ``request``, or ``None`` after telling the user why there is none."""
         spec = ACTIONS[request.action]
         progress = WorkProgress(self.server, spec.title)
+        landing: placement.Landing | None = None
         try:
             document = self._current(request, spec)
             messages, landing = self._plan(spec, request, document)
@@ -209,6 +210,9 @@ class ActionService:
         except BaseException:  # the request was cancelled ($/cancelRequest) or the server stops
             progress.end("cancelled")
             raise
+        finally:
+            if landing is not None and landing.mark is not None:
+                landing.document.unmark(landing.mark)
         progress.end("done")
         return edit
 
@@ -290,7 +294,7 @@ class ActionService:
             language,
             drop_instruction=spec.id == "custom",
             tests_uri=tests_uri,
-            anchor=placement.Anchor.of(document, target),
+            mark=placement.mark_target(document, target),
         )
         return messages, landing
 

@@ -353,23 +353,26 @@ def edited(doc: Document, line: int, text: str, *, until: int | None = None) -> 
     doc.version += 1
 
 
-def custom_landing(doc: Document) -> placement.Landing:
-    target = find_target(doc, Cursor(2, 0), Cursor(2, 0))
-    assert target is not None and target.instruction_line == 1
+def marked(
+    doc: Document, start: Cursor, end: Cursor | None = None, **options: object
+) -> placement.Landing:
+    target = find_target(doc, start, end or start)
+    assert target is not None
     return placement.Landing(
         Placement.REPLACE,
         doc,
         doc.version,
         target,
         "python",
-        drop_instruction=True,
-        anchor=placement.Anchor.of(doc, target),
+        mark=placement.mark_target(doc, target),
+        **options,  # type: ignore[arg-type]
     )
 
 
 def test_edits_above_and_below_move_the_answer_with_its_code_and_instruction() -> None:
     doc = document(CUSTOM)
-    before = custom_landing(doc)
+    before = marked(doc, Cursor(2, 0), drop_instruction=True)
+    assert before.target is not None and before.target.instruction_line == 1
     edited(doc, 0, "import os\nimport sys\n")  # two lines above
     edited(doc, 8, "z = 3\n")  # and one below
     moved = placement.follow(before)
@@ -378,34 +381,67 @@ def test_edits_above_and_below_move_the_answer_with_its_code_and_instruction() -
     [change] = placement.changes_for(moved, "```python\ndef add(a: int, b: int) -> int:\n```")
     text = doc.text
     for replacement in reversed(change.replacements):
-        text = _replaced(doc, text, replacement)
+        text = _replaced(text, replacement)
     assert text == "import os\nimport sys\nx = 1\ndef add(a: int, b: int) -> int:\n\ny = 2\nz = 3\n"
 
 
 def test_an_edit_inside_the_code_or_its_instruction_leaves_nowhere_to_land() -> None:
     for line in (1, 2, 3):  # the instruction, the header, the body
         doc = document(CUSTOM)
-        before = custom_landing(doc)
+        before = marked(doc, Cursor(2, 0))
         edited(doc, line, "# typed\n", until=line + 1)
         assert placement.follow(before) is None
 
 
-def test_the_nearest_copy_wins_and_a_tie_is_refused() -> None:
-    twice = "def f():\n    pass\n\n\ndef f():\n    pass\n"
-    doc = document(twice)
-    target = find_target(doc, Cursor(4, 0), Cursor(4, 0))
-    before = placement.Landing(
-        Placement.REPLACE, doc, 3, target, "python", anchor=placement.Anchor.of(doc, target)
-    )
-    edited(doc, 0, "# one line above both\n")
+def test_the_same_lines_elsewhere_are_never_taken_for_edited_ones() -> None:
+    """The answer for code the user rewrote or deleted must not land on a twin of it."""
+    twins = "def a(xs):\n    count += 1\n\n\ndef b(xs):\n    count += 1\n"
+    doc = document(twins)
+    before = marked(doc, Cursor(1, 4), Cursor(1, 14))  # "count += 1" in a()
+    edited(doc, 1, "    total += 1\n", until=2)
+    assert placement.follow(before) is None
+    doc = document(twins)
+    before = marked(doc, Cursor(1, 4), Cursor(1, 14))
+    edited(doc, 1, "", until=2)  # the line deleted
+    assert placement.follow(before) is None
+
+
+def test_a_copy_pasted_right_above_is_not_taken_for_the_original() -> None:
+    doc = document("def f():\n    return 1\n")
+    before = marked(doc, Cursor(0, 0))
+    edited(doc, 0, "def f():\n    return 1\n\n")  # the copy lands where the original was
     moved = placement.follow(before)
-    assert moved is not None and moved.target.start.line == 5  # not the copy 4 lines up
-    doc = document("p = 1\nz = 0\np = 1\nz = 0\np = 1\n")
-    target = find_target(doc, Cursor(2, 0), Cursor(2, 0))
-    before = placement.Landing(
-        Placement.REPLACE, doc, 3, target, "python", anchor=placement.Anchor.of(doc, target)
-    )
-    edited(doc, 2, "w = 2\n", until=3)  # now "p = 1" is two lines up and two lines down
+    assert moved is not None and moved.target.start.line == 3
+
+
+def test_code_moved_far_up_in_a_short_file_is_followed() -> None:
+    doc = document("".join(f"v{n} = {n}\n" for n in range(150)) + "def f():\n    return 1\n")
+    before = marked(doc, Cursor(150, 0))
+    edited(doc, 0, "", until=140)
+    moved = placement.follow(before)
+    assert moved is not None and moved.target.start.line == 10
+
+
+def test_text_typed_onto_its_first_or_last_line_leaves_nowhere_to_land() -> None:
+    doc = document(SOURCE)  # "def add(a, b):\n    return a + b\n"
+    before = marked(doc, Cursor(0, 0))
+    doc.apply_edit((0, 0), (0, 0), "async ")  # right before it, on its first line
+    assert placement.follow(before) is None
+    doc = document(SOURCE)
+    before = marked(doc, Cursor(0, 0))
+    doc.apply_edit((1, 16), (1, 16), "  # sum")  # right after it, on its last line
+    assert placement.follow(before) is None
+    doc = document(SOURCE)
+    before = marked(doc, Cursor(0, 0))
+    doc.apply_edit((1, 16), (1, 16), "\n\nx = add(1, 2)")  # new lines below it: fine
+    moved = placement.follow(before)
+    assert moved is not None and moved.target == before.target
+
+
+def test_a_full_text_change_leaves_nowhere_to_land() -> None:
+    doc = document(SOURCE)
+    before = marked(doc, Cursor(0, 0))
+    doc.replace_all(SOURCE)  # what it kept is unknown, even the same text
     assert placement.follow(before) is None
 
 
@@ -416,7 +452,7 @@ def test_a_chat_reply_does_not_follow() -> None:
     assert placement.follow(before) is None
 
 
-def _replaced(doc: Document, text: str, replacement: object) -> str:
+def _replaced(text: str, replacement: object) -> str:
     lines = text.split("\n")
 
     def offset(cursor: Cursor) -> int:

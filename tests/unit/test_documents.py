@@ -465,3 +465,60 @@ def test_the_c_library_is_looked_up_at_the_first_trim_not_at_start() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert run.stdout.split("\n")[:2] == ["False", "True 0"]
+
+
+# -- following a span through edits (a code action's target while its answer comes) ------------
+
+
+@pytest.mark.parametrize("chunk_chars", [4, 5, 8, CHUNK_CHARS])
+def test_cursor_at_is_the_inverse_of_offset(chunk_chars: int) -> None:
+    text = "first line\r\nsecond\rthird very long line éé\n\nlast"
+    document = Document("file:///x", text, chunk_chars=chunk_chars)
+    for line in range(document.line_count):
+        for index in range(document.line_length(line) + 1):
+            cursor = Cursor(line, index)
+            assert document.cursor_at(document.offset(cursor)) == cursor
+    assert document.cursor_at(-5) == Cursor(0, 0)
+    assert document.cursor_at(10**9) == Cursor(4, 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="ab\n", min_size=6, max_size=40),
+    span=st.tuples(st.integers(0, 40), st.integers(0, 40)),
+    edits=st.lists(
+        st.tuples(st.integers(0, 45), st.integers(0, 45), st.text(alphabet="xy\n", max_size=5)),
+        max_size=4,
+    ),
+    chunk_chars=CHUNKS,
+)
+def test_a_mark_keeps_its_text_until_an_edit_touches_it(
+    text: str, span: tuple[int, int], edits: list[tuple[int, int, str]], chunk_chars: int
+) -> None:
+    """Edits before the mark move it, edits after it leave it, and an edit that touches what
+    is between its ends breaks it: an unbroken mark always holds the text it was put on."""
+    start, end = sorted(min(value, len(text)) for value in span)
+    document = Document("file:///x", text, chunk_chars=chunk_chars)
+    mark = document.mark(document.cursor_at(start), document.cursor_at(end))
+    marked = text[start:end]
+    for a, b, new_text in edits:
+        a, b = sorted(min(value, len(document.text)) for value in (a, b))
+        first, last = document.cursor_at(a), document.cursor_at(b)
+        touches = (a < mark.end and b > mark.start) or mark.start < a < mark.end
+        document.apply_edit(
+            (first.line, document.column(first)), (last.line, document.column(last)), new_text
+        )
+        if touches:
+            assert mark.broken
+    if not mark.broken:
+        assert document.text_range(mark.start, mark.end) == marked
+    document.unmark(mark)
+    document.apply_edit((0, 0), (0, 0), "z")
+    assert document._marks == []
+
+
+def test_a_full_text_change_breaks_every_mark() -> None:
+    document = Document("file:///x", "a\nb\n")
+    mark = document.mark(Cursor(0, 0), Cursor(1, 1))
+    document.replace_all("a\nb\n")
+    assert mark.broken
