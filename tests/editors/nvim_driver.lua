@@ -114,6 +114,16 @@ local function errors()
   return out
 end
 
+--- A vim.ui.select stand-in: the user picks the Refactor action.
+local function pick_refactor(items, _, on_choice)
+  for i, item in ipairs(items) do
+    if item.action and item.action.title:find('Refactor', 1, true) then
+      return on_choice(item, i)
+    end
+  end
+  on_choice(nil, nil)
+end
+
 --- Type one key and wait until Neovim has processed it (the buffer or cursor changed).
 local function type_key(bufnr, key)
   local before = { vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), vim.api.nvim_win_get_cursor(0) }
@@ -186,14 +196,7 @@ progress_scenario = function(bufnr)
   local progress = require('codestral.progress')
   local codestral = require('codestral')
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
-  vim.ui.select = function(items, _, on_choice)
-    for i, item in ipairs(items) do
-      if item.action and item.action.title:find('Refactor', 1, true) then
-        return on_choice(item, i)
-      end
-    end
-    on_choice(nil, nil)
-  end
+  vim.ui.select = pick_refactor
   local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
   vim.api.nvim_input(vim.g.mapleader or '\\')
   vim.api.nvim_input('cc')
@@ -329,14 +332,7 @@ end
 --- covered the action's progress line and errors.
 visual_action_scenario = function(bufnr)
   local progress = require('codestral.progress')
-  vim.ui.select = function(items, _, on_choice)
-    for i, item in ipairs(items) do
-      if item.action and item.action.title:find('Refactor', 1, true) then
-        return on_choice(item, i)
-      end
-    end
-    on_choice(nil, nil)
-  end
+  vim.ui.select = pick_refactor
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
   vim.api.nvim_input('Vj')
@@ -395,38 +391,22 @@ h.run(function()
   end)
   result.offset_encoding = client.offset_encoding
   h.server_ready(client, bufnr)
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'popup' then
-    return popup_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'unicode' then
-    return unicode_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'recovery' then
-    return recovery_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'progress' then
-    return progress_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'stale_accept' then
-    return stale_accept_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'outage' then
-    return outage_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'pacing' then
-    return pacing_scenario(bufnr, client)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'enter' then
-    return enter_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'leave' then
-    return leave_scenario(bufnr, client)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'visual_action' then
-    return visual_action_scenario(bufnr)
-  end
-  if vim.env.CODESTRAL_TEST_SCENARIO == 'killed' then
-    return killed_scenario(bufnr)
+  local scenarios = {
+    popup = popup_scenario,
+    unicode = unicode_scenario,
+    recovery = recovery_scenario,
+    progress = progress_scenario,
+    stale_accept = stale_accept_scenario,
+    outage = outage_scenario,
+    pacing = pacing_scenario,
+    enter = enter_scenario,
+    leave = leave_scenario,
+    visual_action = visual_action_scenario,
+    killed = killed_scenario,
+  }
+  local scenario = scenarios[vim.env.CODESTRAL_TEST_SCENARIO]
+  if scenario then
+    return scenario(bufnr, client)
   end
   result.inline_enabled = vim.lsp.inline_completion.is_enabled({ bufnr = bufnr })
   result.tab_mapping = vim.fn.maparg('<Tab>', 'i', false, true).desc
