@@ -277,32 +277,44 @@ class ActionEditor:
                 if version is not None and self.versions.get(uri) != version:
                     return f"{uri} is at version {self.versions.get(uri)}, not {version}"
         new_texts = dict(self.texts)
+        text_edits: dict[str, list[Any]] = {}
         for change in edit.document_changes or []:
             if isinstance(change, types.CreateFile):
                 new_texts.setdefault(change.uri, "")
             elif isinstance(change, types.TextDocumentEdit):
                 uri = change.text_document.uri
                 new_texts[uri] = self._edited(new_texts[uri], change.edits)
+                text_edits.setdefault(uri, []).extend(change.edits)
             else:
                 return f"unsupported operation {change!r}"
-        for uri, text_edits in (edit.changes or {}).items():
-            new_texts[uri] = self._edited(new_texts[uri], text_edits)
+        for uri, edits in (edit.changes or {}).items():
+            new_texts[uri] = self._edited(new_texts[uri], edits)
+            text_edits.setdefault(uri, []).extend(edits)
         changed = [uri for uri, text in new_texts.items() if self.texts.get(uri) != text]
         self.texts = new_texts
         for uri in changed:
             self.versions[uri] = self.versions.get(uri, 0) + 1
             if uri in self.opened:  # the editor tells the server, as after any edit
-                self.client.text_document_did_change(
-                    types.DidChangeTextDocumentParams(
-                        text_document=types.VersionedTextDocumentIdentifier(
-                            uri=uri, version=self.versions[uri]
-                        ),
-                        content_changes=[
-                            types.TextDocumentContentChangeWholeDocument(text=self.texts[uri])
-                        ],
-                    )
-                )
+                self._tell_changed(uri, text_edits.get(uri, []))
         return None
+
+    def _tell_changed(self, uri: str, edits: list[Any]) -> None:
+        """didChange for applied ``edits``, incremental as editors send them: the last in the
+        text first, so that each range is still where it was."""
+        ordered = sorted(
+            edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+        )
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
+                    for e in ordered
+                ],
+            )
+        )
 
     def _edited(self, text: str, text_edits: list[Any]) -> str:
         def offset(position: types.Position) -> int:

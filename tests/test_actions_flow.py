@@ -350,6 +350,42 @@ async def test_edits_elsewhere_while_the_answer_streams_move_the_answer_with_its
     assert editor.client.messages == []
 
 
+async def test_an_action_applied_while_another_runs_moves_the_other_with_its_code(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    """Explain on mean() answers first and its comment goes in above mean(), while Refactor
+    of label()'s return (further down) still streams: that answer follows its line down. The
+    editor tells the server about the applied edit incrementally, as editors do."""
+
+    explained_applied = threading.Event()
+
+    def chat(body: dict) -> str:
+        if len(fake.chat_requests) == 1:  # Explain, asked first
+            return "Adds the values up, then divides by their count."
+        # Refactor of label()'s return: answered once the Explain edit is in (a signal, so
+        # that a slow machine cannot answer it before).
+        assert explained_applied.wait(HANG)
+        return "```python\nreturn f'{value} °C'\n```"
+
+    fake.chat_responder = chat
+    explain = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
+    refactor = await editor.action(URI, at(editor, 'return "😀'), "Codestral: Refactor")
+    _id, explained = editor.request(types.CODE_ACTION_RESOLVE, explain)
+    await editor.until(lambda: len(fake.chat_requests) == 1)
+    _id, refactored = editor.request(types.CODE_ACTION_RESOLVE, refactor)
+    assert editor.apply((await asyncio.wait_for(explained, HANG)).edit) is None
+    await editor.settled()  # the server has the incremental didChange
+    explained_applied.set()
+    assert editor.apply((await asyncio.wait_for(refactored, HANG)).edit) is None
+    text = editor.texts[URI]
+    assert "# Adds the values up, then divides by their count.\ndef mean(xs):" in text
+    assert (
+        "def label(value):\n    # codestral: return an f-string with the unit «°C»\n"
+        "    return f'{value} °C'\n\n\nclass Stats:"
+    ) in text
+    assert editor.client.messages == []
+
+
 async def test_an_edit_to_its_code_while_the_answer_streams_is_not_overwritten(
     fake: FakeMistral, editor: ActionEditor
 ) -> None:
