@@ -122,26 +122,25 @@ async def first_and_later(
         server.did_open(URI, TEXT)
         if after_ready:
             await server.request("codestral/stats", {})
-        await asyncio.sleep(PAUSE)
-        old = "    "
-        version = 2
-        first, old = await _timed_completion(server, version, old)
-        result = FirstAndLater(first, [], [])
-        for _ in range(spaced):
-            await asyncio.sleep(PAUSE)
+        old, version = "    ", 1
+
+        async def ask(wait: float) -> float:
+            """One completion after an edit, asked ``wait`` s after the answer before."""
+            nonlocal old, version
+            if wait:  # back to back: not even one turn of the loop in between, as before
+                await asyncio.sleep(wait)
             version += 1
             took, old = await _timed_completion(server, version, old)
-            result.spaced.append(took)
-        for _ in range(in_a_row):
-            version += 1
-            took, old = await _timed_completion(server, version, old)
-            result.in_a_row.append(took)
+            return took
+
+        first = await ask(PAUSE)
+        result = FirstAndLater(
+            first,
+            spaced=[await ask(PAUSE) for _ in range(spaced)],
+            in_a_row=[await ask(0) for _ in range(in_a_row)],
+        )
         connections = fake.connections_accepted
-        for _ in range(pauses):
-            await asyncio.sleep(idle)
-            version += 1
-            took, old = await _timed_completion(server, version, old)
-            result.rested.append(took)
+        result.rested = [await ask(idle) for _ in range(pauses)]
         result.reconnects = fake.connections_accepted - connections
         return result
     finally:
