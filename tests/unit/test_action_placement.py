@@ -380,8 +380,9 @@ def test_edits_above_and_below_move_the_answer_with_its_code_and_instruction() -
     assert moved.target.start.line == 4 and moved.target.instruction_line == 3
     [change] = placement.changes_for(moved, "```python\ndef add(a: int, b: int) -> int:\n```")
     text = doc.text
-    for replacement in reversed(change.replacements):
-        text = _replaced(text, replacement)
+    for replacement in reversed(change.replacements):  # offsets in the text before them all
+        start, end = doc.offset(replacement.start), doc.offset(replacement.end)
+        text = text[:start] + replacement.text + text[end:]
     assert text == "import os\nimport sys\nx = 1\ndef add(a: int, b: int) -> int:\n\ny = 2\nz = 3\n"
 
 
@@ -450,13 +451,3 @@ def test_a_chat_reply_does_not_follow() -> None:
     before = placement.Landing(Placement.APPEND_REPLY, doc, 3)
     edited(doc, 2, "more\n")
     assert placement.follow(before) is None
-
-
-def _replaced(text: str, replacement: object) -> str:
-    lines = text.split("\n")
-
-    def offset(cursor: Cursor) -> int:
-        return sum(len(line) + 1 for line in lines[: cursor.line]) + cursor.index
-
-    start, end = offset(replacement.start), offset(replacement.end)  # type: ignore[attr-defined]
-    return text[:start] + replacement.text + text[end:]  # type: ignore[attr-defined]
