@@ -128,6 +128,12 @@ class Controls:
                     self.waiting_shown_after, self._show_waiting
                 )
 
+    def failed(self, _error: object) -> None:
+        """A call failed: the pause is told now, before the (empty) answer, not with the call's
+        end: an editor that explains an empty answer reads why as the answer arrives (Emacs's
+        echo area, instead of "No match"), and there is no text whose answer it would delay."""
+        self.refresh_status()
+
     def _tell_end(self) -> None:
         self._end_timer = None
         if self._server.engine.calls_running == 0:  # else that call's end will tell
@@ -147,6 +153,7 @@ class Controls:
             pause_remaining=engine.health.pause_remaining(),
             failures=engine.health.failures,
             calls_running=engine.calls_running,
+            last_failure=engine.health.last_failure,
         )
 
     def _send_status(self, status: Status) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from codestral_ls.endpoint import Endpoint
 from codestral_ls.errors import ApiError, ErrorKind
-from codestral_ls.messages import Notice, explain
+from codestral_ls.messages import Notice, explain, in_brief
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ class UpstreamHealth:
         self._probe_until = 0.0
         self._failures = 0
         self._told: set[str] = set()
+        #: The last failure in a few words (:func:`in_brief`), for the status: a
+        #: user whose explicit request found nothing asks why, and the pop-up may be long gone.
+        self.last_failure = ""
 
     @property
     def failures(self) -> int:
@@ -112,10 +115,12 @@ class UpstreamHealth:
         self._paused_until = 0.0
         self._probe_until = 0.0
         self._told.clear()
+        self.last_failure = ""
 
     def record_failure(self, error: ApiError, endpoint: Endpoint) -> None:
         """Pause as the failure warrants, and tell the user unless already told."""
         first, cap = _BACKOFF.get(error.kind, (1.0, 60.0))
+        self.last_failure = in_brief(error, endpoint)
         if first > 0:
             self._failures += 1
             if error.retry_after is not None:

@@ -85,6 +85,21 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
     Completions retry by themselves, so their messages say so; a code action (``action``,
     its title) does not, so its message says to run it again instead.
     """
+    what, todo, detail = _described(error, endpoint)
+    if action:
+        again = " Retry soon." if error.kind in _PASSING else ""
+        return Notice(clip(f"{action} failed. {what}.{again}"), detail)
+    return Notice(clip(what + todo), detail)
+
+
+def in_brief(error: ApiError, endpoint: Endpoint) -> str:
+    """What happened, without what to do: "The Codestral API is failing (HTTP 503)", for a
+    sentence that already names Codestral ("Codestral paused ...: ...")."""
+    return clip(_described(error, endpoint)[0].removeprefix("Codestral: "))
+
+
+def _described(error: ApiError, endpoint: Endpoint) -> tuple[str, str, str]:
+    """(what happened, what to do as the end of that sentence, the detail for the log)."""
     reason = str(error)
     base_url = endpoint.base_url
     status = f" (HTTP {error.status})" if error.status else ""
@@ -145,10 +160,7 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
         what = "Codestral answered something unexpected"
         todo = ": check the apiBase setting."
         detail = f"{reason}. apiBase is {base_url}."
-    if action:
-        again = " Retry soon." if kind in _PASSING else ""
-        return Notice(clip(f"{action} failed. {what}.{again}"), detail)
-    return Notice(clip(what + todo), detail)
+    return what, todo, detail
 
 
-__all__ = ["SUMMARY_CHARS", "Notice", "clip", "explain"]
+__all__ = ["SUMMARY_CHARS", "Notice", "clip", "explain", "in_brief"]

@@ -162,6 +162,7 @@ class CodestralServer(LanguageServer):
         self.controls = Controls(self)
         self.engine.on_calls_changed = self.controls.calls_changed
         self.engine.on_answer = self.controls.called
+        self.engine.on_failure = self.controls.failed
         self._told_setup_problem: str | None = None
         #: Ends the process with an exit code (``cli`` sets :meth:`finish`); unset
         #: in-process, where pygls's own ``exit`` handling applies.

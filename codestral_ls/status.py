@@ -47,6 +47,8 @@ class Inputs:
     pause_remaining: float
     failures: int
     calls_running: int
+    #: What the last failure was, in one short line ("" when unknown).
+    last_failure: str = ""
 
 
 def describe(inputs: Inputs, *, now: float) -> Status:
@@ -60,9 +62,10 @@ def describe(inputs: Inputs, *, now: float) -> Status:
     if inputs.pause_remaining > 0:
         until = now + inputs.pause_remaining
         clock = time.strftime("%H:%M:%S", time.localtime(until))
+        why = f": {inputs.last_failure}" if inputs.last_failure else ""
         return Status(
             "backoff",
-            f"Codestral paused after {inputs.failures} failure(s); retrying at {clock}",
+            f"Codestral paused after {inputs.failures} failure(s){why}; retrying at {clock}",
             until=round(until, 1),
         )
     if inputs.calls_running:

@@ -98,3 +98,15 @@ def test_invalid_requests_do_not_pause() -> None:
     health = UpstreamHealth(lambda _m: None, clock=Clock())
     health.record_failure(ApiError(ErrorKind.INVALID, "HTTP 422"), ENDPOINT)
     assert health.allows()
+
+
+def test_the_status_can_say_why_completions_are_paused() -> None:
+    """Even when no pop-up is shown (a rate limit, a failure already told), the pause's
+    reason is kept for the status; a success forgets it."""
+    health = UpstreamHealth(lambda _notice: None, clock=Clock())
+    health.record_failure(ApiError(ErrorKind.RATE_LIMITED, "HTTP 429", status=429), ENDPOINT)
+    assert health.last_failure == "Codestral is rate-limiting requests (HTTP 429)"
+    health.record_failure(ApiError(ErrorKind.SERVER, "HTTP 503", status=503), ENDPOINT)
+    assert health.last_failure == "The Codestral API is failing (HTTP 503)"
+    health.record_success()
+    assert health.last_failure == ""

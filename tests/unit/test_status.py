@@ -90,6 +90,20 @@ def test_backoff_says_when_it_ends():
     assert "until" not in describe(READY, now=0).to_json()
 
 
+def test_backoff_says_why():
+    """What stopped completions, where an editor shows the status (``:Codestral status``,
+    Emacs's echo area after a completion found nothing)."""
+    paused = {"pause_remaining": 30.0, "failures": 2}
+    status = describe(
+        Inputs(**{**READY.__dict__, **paused, "last_failure": "Cannot reach Codestral at x"}),
+        now=10.0,
+    )
+    assert status.message.startswith(
+        "Codestral paused after 2 failure(s): Cannot reach Codestral at x; retrying at "
+    )
+    assert "failure(s); retrying" in describe(Inputs(**{**READY.__dict__, **paused}), now=1).message
+
+
 def test_a_file_can_be_off_while_the_server_is_fine():
     idle = Status("idle", "ready")
     assert (
