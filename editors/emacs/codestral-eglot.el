@@ -113,5 +113,48 @@ with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
 
 (add-to-list 'mode-line-misc-info '(:eval (codestral-mode-line)) t)
 
+;;; Why a completion found nothing: "No match" alone does not say that Codestral is paused.
+
+(defconst codestral--completion-commands '(completion-at-point complete-symbol)
+  "Commands after which `codestral-explain-nothing' may speak.")
+
+(defvar-local codestral--serving nil
+  "Non-nil in buffers whose eglot server is codestral-ls.")
+
+(defun codestral-why-nothing ()
+  "Why Codestral offers no completion now, or nil when it is ready."
+  (pcase (plist-get codestral-status :state)
+    ((or "backoff" "no-key") (plist-get codestral-status :message))
+    ("disabled" "Codestral is off (M-x codestral-enable turns it back on)")))
+
+(defun codestral--instead-of-no-match (show format &rest args)
+  "Around `minibuffer-message' (SHOW, with FORMAT and ARGS): where codestral-ls serves the
+buffer, \"No match\" says why instead when Codestral is paused, off or not set up.  The
+server tells its state before its empty answer, so the first C-M-i after a failure explains
+itself."
+  (let ((why (and codestral--serving (equal format "No match") (codestral-why-nothing))))
+    (if why
+        (funcall show "%s" why)
+      (apply show format args))))
+
+(advice-add 'minibuffer-message :around #'codestral--instead-of-no-match)
+
+(defun codestral-explain-nothing ()
+  "After a completion command, leave the reason in the echo area:
+`minibuffer-message' clears it after `minibuffer-message-timeout' seconds."
+  (when (memq this-command codestral--completion-commands)
+    (let ((why (codestral-why-nothing)))
+      (when why (message "%s" why)))))
+
+(defun codestral--watch-completions ()
+  "In buffers that codestral-ls serves, explain empty completions (see above)."
+  (setq codestral--serving
+        (and eglot--managed-mode (cl-typep (eglot-current-server) 'codestral-eglot-server)))
+  (if codestral--serving
+      (add-hook 'post-command-hook #'codestral-explain-nothing nil t)
+    (remove-hook 'post-command-hook #'codestral-explain-nothing t)))
+
+(add-hook 'eglot-managed-mode-hook #'codestral--watch-completions)
+
 (provide 'codestral-eglot)
 ;;; codestral-eglot.el ends here

@@ -1,7 +1,9 @@
 ;;; emacs_controls_driver.el --- codestral-toggle and the mode line, in emacs --batch  -*- lexical-binding: t; -*-
 ;; Opens $CODESTRAL_TEST_FILE, lets eglot connect, waits for the server's first status, turns
 ;; completions off (M-x codestral-disable), asks for a completion, turns them back on and asks
-;; again. Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.  Every wait is bounded.
+;; again, then once more while the fake refuses the key; after each, what C-M-i's echo area
+;; says. Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.  Every wait is bounded.
+(require 'cl-lib)
 (require 'json)
 
 (defvar codestral-test--result nil)
@@ -29,6 +31,18 @@
                      (all-completions (buffer-substring-no-properties (nth 0 capf) (nth 1 capf))
                                       (nth 2 capf))))))
 
+(defun codestral-test--explained ()
+  "What the echo area showed, in order, when C-M-i found nothing: completion's \"No match\"
+\(through `minibuffer-message'), then what the command loop's post-command-hook said."
+  (let (shown (minibuffer-message-timeout 0))
+    (cl-letf (((symbol-function 'message)
+               (lambda (format &rest args)
+                 (when format (push (apply #'format-message format args) shown)))))
+      (minibuffer-message "No match")
+      (let ((this-command 'completion-at-point))
+        (run-hooks 'post-command-hook)))
+    (vconcat (nreverse shown))))
+
 (condition-case err
     (progn
       (find-file (getenv "CODESTRAL_TEST_FILE"))
@@ -40,9 +54,20 @@
       (codestral-disable)
       (push (cons 'off-mode-line (codestral-mode-line)) codestral-test--result)
       (push (cons 'off-candidates (codestral-test--candidates)) codestral-test--result)
+      (push (cons 'off-explained (codestral-test--explained)) codestral-test--result)
       (codestral-enable)
       (push (cons 'on-mode-line (codestral-mode-line)) codestral-test--result)
       (push (cons 'on-candidates (codestral-test--candidates)) codestral-test--result)
+      (push (cons 'on-explained (codestral-test--explained)) codestral-test--result)
+      ;; The fake refuses the key from now on: C-M-i finds nothing, and says why (a new line
+      ;; on top: the same prompt would be answered from the cache).
+      (goto-char (point-min))
+      (insert "# edited\n")
+      ;; No waiting: the server tells the pause before its empty answer, so the first C-M-i
+      ;; after the failure explains itself.
+      (push (cons 'refused-candidates (codestral-test--candidates)) codestral-test--result)
+      (push (cons 'paused-explained (codestral-test--explained)) codestral-test--result)
+      (push (cons 'paused-mode-line (codestral-mode-line)) codestral-test--result)
       (push (cons 'in-mode-line (if (member '(:eval (codestral-mode-line)) mode-line-misc-info)
                                     t :json-false))
             codestral-test--result)
