@@ -70,7 +70,7 @@ with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
                      (list :action action)))
          (answer (eglot-execute-command (codestral--server) "codestral.toggle"
                                         (vector argument))))
-    (when (plist-get answer :state)
+    (when (and (plist-get answer :state) (not this-buffer))  ; the mode line is global
       (setq codestral-status answer)
       (force-mode-line-update t))
     (message "%s" (or (plist-get answer :message) ""))))
@@ -116,43 +116,55 @@ with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
 ;;; Why a completion found nothing: "No match" alone does not say that Codestral is paused.
 
 (defconst codestral--completion-commands '(completion-at-point complete-symbol)
-  "Commands after which `codestral-explain-nothing' may speak.")
+  "Commands after which an explanation stays in the echo area.")
 
 (defvar-local codestral--serving nil
   "Non-nil in buffers whose eglot server is codestral-ls.")
 
+(defvar codestral--explained nil
+  "The explanation shown instead of \"No match\" during the current command, if any.")
+
 (defun codestral-why-nothing ()
-  "Why Codestral offers no completion now, or nil when it is ready."
-  (pcase (plist-get codestral-status :state)
-    ((or "backoff" "no-key") (plist-get codestral-status :message))
-    ("disabled" "Codestral is off (M-x codestral-enable turns it back on)")))
+  "Why Codestral offers no completion in this buffer now, or nil when it is ready.
+Asks the server, which knows this file's own reasons (its language turned off, a file
+never sent, completions switched off for it) as well as a pause after failures."
+  (let* ((status (ignore-errors
+                   (eglot-execute-command
+                    (eglot-current-server) "codestral.toggle"
+                    (vector (list :action "status" :uri (eglot--path-to-uri buffer-file-name))))))
+         (message (plist-get status :message)))
+    (when (and message (not (member (plist-get status :state) '("idle" "waiting"))))
+      ;; The server words its hints for Neovim (":Codestral enable").
+      (replace-regexp-in-string ":Codestral \\([a-z]+\\)" "M-x codestral-\\1" message))))
 
 (defun codestral--instead-of-no-match (show format &rest args)
   "Around `minibuffer-message' (SHOW, with FORMAT and ARGS): where codestral-ls serves the
-buffer, \"No match\" says why instead when Codestral is paused, off or not set up.  The
-server tells its state before its empty answer, so the first C-M-i after a failure explains
-itself."
-  (let ((why (and codestral--serving (equal format "No match") (codestral-why-nothing))))
-    (if why
-        (funcall show "%s" why)
-      (apply show format args))))
+buffer, \"No match\" says why instead when Codestral is paused, off or not set up."
+  (let ((why (and codestral--serving buffer-file-name (equal format "No match")
+                  (codestral-why-nothing))))
+    (if (not why)
+        (apply show format args)
+      (setq codestral--explained why)
+      (funcall show "%s" why))))
 
 (advice-add 'minibuffer-message :around #'codestral--instead-of-no-match)
 
-(defun codestral-explain-nothing ()
-  "After a completion command, leave the reason in the echo area:
+(defun codestral--keep-explanation ()
+  "After a completion command that was explained, leave the reason in the echo area:
 `minibuffer-message' clears it after `minibuffer-message-timeout' seconds."
-  (when (memq this-command codestral--completion-commands)
-    (let ((why (codestral-why-nothing)))
-      (when why (message "%s" why)))))
+  (let ((why codestral--explained))
+    (setq codestral--explained nil)
+    (when (and why (memq this-command codestral--completion-commands))
+      (let ((message-log-max nil))  ; once in *Messages* is enough
+        (message "%s" why)))))
 
 (defun codestral--watch-completions ()
   "In buffers that codestral-ls serves, explain empty completions (see above)."
   (setq codestral--serving
         (and eglot--managed-mode (cl-typep (eglot-current-server) 'codestral-eglot-server)))
   (if codestral--serving
-      (add-hook 'post-command-hook #'codestral-explain-nothing nil t)
-    (remove-hook 'post-command-hook #'codestral-explain-nothing t)))
+      (add-hook 'post-command-hook #'codestral--keep-explanation nil t)
+    (remove-hook 'post-command-hook #'codestral--keep-explanation t)))
 
 (add-hook 'eglot-managed-mode-hook #'codestral--watch-completions)
 

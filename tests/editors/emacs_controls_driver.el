@@ -31,14 +31,15 @@
                      (all-completions (buffer-substring-no-properties (nth 0 capf) (nth 1 capf))
                                       (nth 2 capf))))))
 
-(defun codestral-test--explained ()
-  "What the echo area showed, in order, when C-M-i found nothing: completion's \"No match\"
-\(through `minibuffer-message'), then what the command loop's post-command-hook said."
+(defun codestral-test--explained (&optional found)
+  "What the echo area showed, in order, after C-M-i: completion's \"No match\" (through
+`minibuffer-message') unless FOUND, then what the command loop's post-command-hook said."
   (let (shown (minibuffer-message-timeout 0))
     (cl-letf (((symbol-function 'message)
                (lambda (format &rest args)
                  (when format (push (apply #'format-message format args) shown)))))
-      (minibuffer-message "No match")
+      (unless found
+        (minibuffer-message "No match"))
       (let ((this-command 'completion-at-point))
         (run-hooks 'post-command-hook)))
     (vconcat (nreverse shown))))
@@ -59,6 +60,11 @@
       (push (cons 'on-mode-line (codestral-mode-line)) codestral-test--result)
       (push (cons 'on-candidates (codestral-test--candidates)) codestral-test--result)
       (push (cons 'on-explained (codestral-test--explained)) codestral-test--result)
+      ;; Off for this buffer only (C-u M-x codestral-disable): the reason is this file's.
+      (codestral-disable t)
+      (push (cons 'buffer-off-explained (codestral-test--explained)) codestral-test--result)
+      (push (cons 'buffer-off-mode-line (codestral-mode-line)) codestral-test--result)
+      (codestral-enable t)
       ;; The fake refuses the key from now on: C-M-i finds nothing, and says why (a new line
       ;; on top: the same prompt would be answered from the cache).
       (goto-char (point-min))
@@ -68,6 +74,12 @@
       (push (cons 'refused-candidates (codestral-test--candidates)) codestral-test--result)
       (push (cons 'paused-explained (codestral-test--explained)) codestral-test--result)
       (push (cons 'paused-mode-line (codestral-mode-line)) codestral-test--result)
+      ;; The API is back: an explicit C-M-i goes through the pause, completes, and says
+      ;; nothing of the pause it ended.
+      (goto-char (point-min))
+      (insert "# again\n")
+      (push (cons 'recovered-candidates (codestral-test--candidates)) codestral-test--result)
+      (push (cons 'recovered-explained (codestral-test--explained t)) codestral-test--result)
       (push (cons 'in-mode-line (if (member '(:eval (codestral-mode-line)) mode-line-misc-info)
                                     t :json-false))
             codestral-test--result)
