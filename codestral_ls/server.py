@@ -68,6 +68,11 @@ class CodestralProtocol(PatchedProtocol):
 
     _server: CodestralServer
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Documents changed without being open (each is warned about once).
+        self._changed_unopened: set[str] = set()
+
     def set_writer(self, writer: Any, include_headers: bool = True) -> None:
         """Use pygls's writer, but drop output quietly once the editor has gone away."""
         super().set_writer(lifecycle.QuietWriter(writer), include_headers)
@@ -96,9 +101,13 @@ class CodestralProtocol(PatchedProtocol):
     def lsp_text_document__did_change(
         self, params: types.DidChangeTextDocumentParams
     ) -> Generator[Any, Any, None]:
-        document = self._server.documents.get(params.text_document.uri)
+        uri = params.text_document.uri
+        document = self._server.documents.get(uri)
         if document is None:
-            log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+            # Once per document: an editor whose didOpen was lost sends one per keystroke.
+            level = logging.DEBUG if uri in self._changed_unopened else logging.WARNING
+            self._changed_unopened.add(uri)
+            log.log(level, "didChange for a document that is not open: %s", uri)
             return
         for change in params.content_changes:
             if isinstance(change, types.TextDocumentContentChangePartial):

@@ -49,6 +49,28 @@ def frame_too_large(size: int) -> bool:
     return True
 
 
+_told_not_utf8 = False
+
+
+def message_text(body: bytes) -> str:
+    """A message's body as text for ``json.loads``, which would decode it the same way.
+
+    A file with bytes that are not UTF-8 (Neovim's ``++bad=keep``) reaches the server inside
+    a ``didOpen``; decoded strictly, the whole message was dropped with a traceback, and the
+    document stayed unknown for the session (no completion in it, a warning per keystroke).
+    Those bytes become U+FFFD instead: positions after one on its line may be off by a few
+    columns, the rest of the file works.
+    """
+    global _told_not_utf8
+    try:
+        return body.decode("utf-8", "surrogatepass")  # what json.loads does with bytes
+    except UnicodeDecodeError as error:
+        level = logging.DEBUG if _told_not_utf8 else logging.WARNING
+        _told_not_utf8 = True
+        log.log(level, "a message held bytes that are not UTF-8 (%s): read as U+FFFD", error.reason)
+        return body.decode("utf-8", "replace")
+
+
 def resync_header(line: bytes) -> bytes:
     """A line that *ends* with a Content-Length header, cut down to that header.
 
@@ -84,18 +106,19 @@ class GuardedStdin:
             return resync_header(line + newline)
         return resync_header(self._checked(self._inner.readline(_LINE_LIMIT)))
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> str | bytes:
+        """A message's body (as text: :func:`message_text`)."""
         if frame_too_large(size):
             return _SKIPPED
         if self._unread:
             if size < 0:
                 data, self._unread = self._unread + self._inner.read(), b""
-                return data
+                return message_text(data)
             data, self._unread = self._unread[:size], self._unread[size:]
             if len(data) < size:
                 data += self._checked(self._inner.read(size - len(data)))
-            return data
-        return self._checked(self._inner.read(size))
+            return message_text(data)
+        return message_text(self._checked(self._inner.read(size)))
 
     def _checked(self, data: bytes) -> bytes:
         if not data:
@@ -148,11 +171,12 @@ class PipeReader:
             self._on_eof()
         return resync_header(line)
 
-    async def readexactly(self, size: int) -> bytes:
+    async def readexactly(self, size: int) -> str | bytes:
+        """A message's body (as text: :func:`message_text`)."""
         if frame_too_large(size):
             return _SKIPPED
         try:
-            return await self._stream.readexactly(size)
+            return message_text(await self._stream.readexactly(size))
         except asyncio.IncompleteReadError as error:  # the editor closed stdin mid-message
             self._on_eof()
             return error.partial

@@ -120,3 +120,39 @@ def test_frames_trickled_byte_by_byte_through_the_event_loop_reader(tmp_path: Pa
             still_serving(process)
             assert process.shutdown_and_exit() == 0
     assert "stdin is read by the event loop" in log_file.read_text(encoding="utf-8")
+
+
+def test_a_file_with_bytes_that_are_not_utf8_is_still_served(
+    server: LspProcess, tmp_path: Path
+) -> None:
+    """Neovim's ``++bad=keep`` sends a file's bytes as they are, invalid UTF-8 inside the
+    JSON: the document is opened (those bytes read as U+FFFD) and completed, not dropped
+    with a traceback and then warned about at every keystroke."""
+    uri = "file:///project/latin1.py"
+    text = b"# caf\xe9 \xff\xfe\\ndef add(a, b):\\n    \\n"  # \\n: newlines as JSON writes them
+    body = json.dumps(did_open(uri, "TEXT")).encode().replace(b"TEXT", text)
+    server.send_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    answer = server.inline(uri, 2, 4, timeout=10)
+    assert answer["result"]["items"][0]["insertText"] == "return a + b"
+    assert "Unable to handle message" not in (tmp_path / "err").read_text(encoding="utf-8")
+
+
+def test_changes_to_a_document_never_opened_are_warned_about_once(server: LspProcess) -> None:
+    uri = "file:///project/never-opened.py"
+    for version in range(2, 7):
+        server.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"text": f"x = {version}\n"}],
+            },
+        )
+    still_serving(server)
+
+    def logged(text: str) -> list[str]:
+        lines = [p.get("message", "") for p in server.notifications("window/logMessage")]
+        return [line for line in lines if text in line]
+
+    # The editor's log gets lines in order: once the completion's is there, so is the rest.
+    assert server.wait_for(lambda: logged("completion: "), timeout=10)
+    assert len(logged("not open")) == 1, logged("not open")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 
-from codestral_ls.stdio import PipeReader, resync_header
+from codestral_ls.stdio import GuardedStdin, PipeReader, message_text, resync_header
 
 
 async def open_pipe(data: bytes) -> tuple[PipeReader, list[str]]:
@@ -25,7 +27,7 @@ async def test_frames_are_read_from_a_pipe_and_its_end_is_reported() -> None:
     reader, ended = await open_pipe(b"Content-Length: %d\r\n\r\n" % len(body) + body)
     assert await reader.readline() == b"Content-Length: %d\r\n" % len(body)
     assert await reader.readline() == b"\r\n"
-    assert await reader.readexactly(len(body)) == body
+    assert await reader.readexactly(len(body)) == body.decode()  # text, for json.loads
     assert ended == []
     assert await reader.readline() == b""
     assert ended == ["eof"]
@@ -50,3 +52,14 @@ async def test_a_file_is_not_a_pipe_and_keeps_the_threaded_reader(tmp_path) -> N
     path.write_bytes(b"Content-Length: 2\r\n\r\n{}")
     with path.open("rb") as regular_file:
         assert await PipeReader.open(regular_file, lambda: None) is None
+
+
+def test_bytes_that_are_not_utf8_read_as_replacement_characters() -> None:
+    """Both readers hand json.loads text in which each bad byte is U+FFFD; valid text, an
+    encoded lone surrogate included, reads as json.loads would read the bytes."""
+    body = b'{"text": "caf\xe9 \xff!"}'
+    assert json.loads(message_text(body)) == {"text": "caf\ufffd \ufffd!"}
+    stdin = GuardedStdin(io.BytesIO(body), lambda: None)
+    assert json.loads(stdin.read(len(body))) == {"text": "caf\ufffd \ufffd!"}
+    for valid in ('{"text": "é😀"}'.encode(), b'{"text": "\xed\xa0\x80"}'):
+        assert json.loads(message_text(valid)) == json.loads(valid)
