@@ -162,6 +162,8 @@ class CodestralServer(LanguageServer):
         #: What the client can do, read from its capabilities at ``initialize``.
         self.client_features = ClientFeatures()
         self.settings = Settings()
+        #: The settings from ``initializationOptions``, under each workspace configuration.
+        self._settings_at_start = self.settings
         #: The HTTP client and its deadlines, shared by completions and code actions.
         self.upstream = Upstream(self.settings, resolve_endpoint(self.settings, self.environ))
         self.repository = RepositoryContext(self.documents, self.settings)
@@ -272,10 +274,18 @@ class CodestralServer(LanguageServer):
 
     # -- settings --------------------------------------------------------------------------
 
-    def apply_settings(self, options: object, *, replace: bool = False) -> None:
-        """Read editor options, rebuild what changed, and report problems once."""
-        base = Settings() if replace else self.settings
+    def apply_settings(self, options: object, *, at_start: bool = False) -> None:
+        """Read editor options, rebuild what changed, and report problems once.
+
+        ``at_start``: the ``initializationOptions``, read over the defaults. Otherwise the
+        workspace configuration, read over those: it is the whole configuration each time
+        (Neovim, eglot and VS Code send all of it), so a setting it no longer holds goes
+        back to its value at start. Read over the previous one instead, an ``apiBase``
+        tried once and taken out stayed in force until a restart."""
+        base = Settings() if at_start else self._settings_at_start
         settings, problems = Settings.from_options(options, base)
+        if at_start:
+            self._settings_at_start = settings
         _register_secrets(options)
         logs.SCRUBBER.add(settings.api_key)
         logs.SCRUBBER.add(settings.self_hosted_api_key)
@@ -374,7 +384,7 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
         if ls.client_features.waits_for_pauses:
             ls.engine.pacing.declared.add(INLINE)
         logs.attach_editor(logs.EditorLogHandler(ls.send_log))
-        ls.apply_settings(params.initialization_options, replace=True)
+        ls.apply_settings(params.initialization_options, at_start=True)
         ls.repository.set_roots(_workspace_roots(params))
         if ls._parent_watch is None:
             ls._parent_watch = lifecycle.watch_parent(params.process_id, lambda: ls.leave(0))

@@ -216,6 +216,25 @@ async def test_settings_from_initialization_and_did_change_configuration(
         )
         await session.inline(URI, 1, 4, invoked=True)
         assert fake.fim_requests[-1].body["model"] == "m2"
+        # Each notification is the whole configuration (Neovim sends client.settings):
+        # a setting it no longer holds returns to its value at start, not to the last one
+        # sent (a bad apiBase tried once used to stay until a restart).
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(
+                settings={"codestral": {"apiBase": "notaurl", "maxTokens": 9}}
+            )
+        )
+        assert "notaurl" in (await session.wait_for_message()).message
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codestral": {"temperature": 0.5}})
+        )
+        other = URI.replace(".py", "_2.py")
+        session.open(other, "def g():\n    \n")
+        await session.inline(other, 1, 4, invoked=True)
+        asked = [r.body for r in fake.fim_requests if "def g" in r.body["prompt"]]
+        assert asked, "nothing was asked: the apiBase taken out stayed in force"
+        body = asked[0]  # the completion; alternatives follow at other temperatures
+        assert (body["model"], body["max_tokens"], body["temperature"]) == ("m1", 7, 0.5)
     finally:
         await session.stop()
 
