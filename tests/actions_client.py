@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Union
 
 from lsprotocol import types
@@ -89,6 +89,8 @@ class ActionEditor:
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
         self.applied: list[types.ApplyWorkspaceEditParams] = []
+        #: Awaited before an edit the server sends is applied (a user's y/n in eglot).
+        self.confirm: Callable[[types.ApplyWorkspaceEditParams], Awaitable[None]] | None = None
         self.resolves = False
         self.opened: set[str] = set()
         self.server_capabilities = types.ServerCapabilities()
@@ -116,10 +118,12 @@ class ActionEditor:
         editor.server_capabilities = result.capabilities
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
-        def apply_edit(
+        async def apply_edit(
             _client: LanguageClient, params: types.ApplyWorkspaceEditParams
         ) -> types.ApplyWorkspaceEditResult:
             editor.applied.append(params)
+            if editor.confirm is not None:  # eglot asks the user first (y/n)
+                await editor.confirm(params)
             problem = editor.apply(params.edit)
             return types.ApplyWorkspaceEditResult(applied=problem is None, failure_reason=problem)
 

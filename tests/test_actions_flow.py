@@ -386,6 +386,62 @@ async def test_an_action_applied_while_another_runs_moves_the_other_with_its_cod
     assert editor.client.messages == []
 
 
+async def test_two_actions_run_one_after_the_other_both_land_while_the_first_waits_for_a_yes(
+    fake: FakeMistral,
+) -> None:
+    """eglot asks before applying a server's edit (y/n) and refuses one made for another
+    version. A tester ran Refactor, then Explain, and answered "y" to both: the second edit
+    had been made while the first waited for its "y", for the text without it, and was
+    thrown away ("the editor did not apply the edit"). The second now waits its turn
+    (its progress says so) and is made for the text with the first in it."""
+    editor = await ActionEditor.start(fake.base_url, capabilities(resolve=False))
+    answered = asyncio.Event()
+    first = True
+
+    async def yes_once_both_answered(_params: types.ApplyWorkspaceEditParams) -> None:
+        nonlocal first
+        if first:
+            first = False
+            await answered.wait()
+
+    def chat(body: dict) -> str:
+        if "Explain" in str(body) or len(fake.chat_requests) == 2:
+            return "Adds the values up, then divides by their count."
+        return "```python\nreturn sum(xs) / len(xs)\n```"
+
+    try:
+        editor.open(URI, SOURCE)
+        fake.chat_responder = chat
+        editor.confirm = yes_once_both_answered
+        refactor = await editor.action(
+            URI, editor.range_of(URI, "return total / len(xs)"), "Codestral: Refactor"
+        )
+        explain = await editor.action(URI, at(editor, 'return "😀'), "Codestral: Explain")
+        await editor.execute(refactor.command)
+        await editor.until(lambda: len(editor.applied) == 1)  # Refactor's, waiting for a "y"
+        await editor.execute(explain.command)
+
+        def second_is_waiting() -> bool:
+            reports = [
+                getattr(value, "message", None) or ""
+                for values in editor.client.progress_reports.values()
+                for value in values
+            ]
+            return len(editor.applied) == 2 or any("edit before it" in r for r in reports)
+
+        await editor.until(second_is_waiting)
+        answered.set()
+        await editor.until(lambda: len(editor.applied) == 2)
+        await editor.settled()
+        text = editor.texts[URI]
+        assert "    return sum(xs) / len(xs)\n" in text
+        assert "# Adds the values up, then divides by their count.\n" in text
+        assert editor.client.messages == []
+    finally:
+        answered.set()
+        await editor.stop()
+
+
 async def test_an_edit_to_its_code_while_the_answer_streams_is_not_overwritten(
     fake: FakeMistral, editor: ActionEditor
 ) -> None:

@@ -123,6 +123,13 @@ class WorkProgress:
             self._token, types.WorkDoneProgressReport(message=f"{chars} characters received")
         )
 
+    def report(self, message: str) -> None:
+        """Say what the action is doing, in words (shown beside the title)."""
+        if self._token is not None:
+            self._server.work_done_progress.report(
+                self._token, types.WorkDoneProgressReport(message=message)
+            )
+
     def end(self, message: str) -> None:
         if self._token is None:
             return

@@ -13,8 +13,9 @@ message to the user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,16 @@ from codestral_ls.messages import Notice, explain
 
 log = logging.getLogger(__name__)
 
+#: How long an applied edit may wait for the editor's ``didChange`` before the next edit to
+#: the same document is made (eglot sends it on an idle timer of 0.5 s).
+EDIT_SEEN_SECONDS = 2.0
+_EDIT_SEEN_POLL = 0.01
+
 _SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
+
+
+#: Hands a finished edit to the editor: (title, edit, the document it was made for).
+Deliver = Callable[[str, types.WorkspaceEdit, Document], Awaitable[None]]
 
 
 class ActionFailed(Exception):
@@ -58,6 +68,8 @@ class ActionService:
         self.server = server
         #: Actions run by ``workspace/executeCommand``, answered already, still working.
         self._running: set[asyncio.Task[None]] = set()
+        #: One edit at a time per document, from placing it to the editor's didChange.
+        self._edit_turns: dict[str, asyncio.Lock] = {}
 
     @property
     def features(self) -> ClientFeatures:
@@ -148,10 +160,19 @@ class ActionService:
         task.add_done_callback(self._running.discard)
 
     async def _compute_and_apply(self, request: ActionRequest) -> None:
-        edit = await self.compute_edit(request)
-        if edit is None:
-            return
-        title = ACTIONS[request.action].title
+        await self.compute_edit(request, deliver=self._apply)
+
+    async def _apply(self, title: str, edit: types.WorkspaceEdit, document: Document) -> None:
+        """Send ``edit`` (made for ``document`` as it is now) and wait until the editor has
+        applied it and told us so, so that the next edit to this document is made for the
+        text with this one in it.
+
+        eglot asks the user before applying (y/n) and refuses an edit made for another
+        version: the second of two actions run one after the other was made while the first
+        waited for its "y", for the text without it, and thrown away ("the editor did not
+        apply the edit"). The editor's ``didChange`` follows its answer at its own pace.
+        """
+        version = document.version
         try:
             result = await self.server.workspace_apply_edit_async(
                 types.ApplyWorkspaceEditParams(edit=edit, label=title)
@@ -163,6 +184,21 @@ class ActionService:
         if not result.applied:
             reason = f": {result.failure_reason}" if result.failure_reason else ""
             self._tell(f"{title}: the editor did not apply the edit{reason}.")
+            return
+        waited = 0.0
+        while document.version == version and waited < EDIT_SEEN_SECONDS:
+            await asyncio.sleep(_EDIT_SEEN_POLL)
+            waited += _EDIT_SEEN_POLL
+
+    @contextlib.asynccontextmanager
+    async def _turn_to_edit(self, uri: str, progress: WorkProgress) -> AsyncIterator[None]:
+        """Hold the document's turn: one action's edit at a time, from placing it until the
+        editor has applied it (:meth:`_apply`)."""
+        turn = self._edit_turns.setdefault(uri, asyncio.Lock())
+        if turn.locked():
+            progress.report("waiting for the edit before it…")
+        async with turn:
+            yield
 
     async def aclose(self) -> None:
         """Stop the actions still running in the background (the server stops)."""
@@ -170,8 +206,11 @@ class ActionService:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def compute_edit(self, request: ActionRequest) -> types.WorkspaceEdit | None:
-        """The edit for ``request``, or ``None`` after telling the user why there is none."""
+    async def compute_edit(
+        self, request: ActionRequest, deliver: Deliver | None = None
+    ) -> types.WorkspaceEdit | None:
+        """The edit for ``request``, or ``None`` after telling the user why there is none;
+        with ``deliver``, also handed to it in the document's turn (:meth:`_turn_to_edit`)."""
         spec = ACTIONS[request.action]
         progress = WorkProgress(self.server, spec.title)
         landing: placement.Landing | None = None
@@ -182,13 +221,16 @@ class ActionService:
             secrets = privacy.SecretMask(enabled=self.server.settings.mask_secrets)
             masked = [{**m, "content": secrets.mask(m["content"])} for m in messages]
             answer = secrets.unmask(await self._ask(masked, progress))
-            if self._open(request, spec) is not document:  # closed and opened again
-                raise ActionFailed(_edited_meanwhile(spec))
-            if document.version != landing.version:
-                landing = self._follow(spec, landing)
-            if not answer.strip():
-                raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
-            edit = self._place(spec, landing, answer)
+            async with self._turn_to_edit(request.uri, progress):
+                if self._open(request, spec) is not document:  # closed and opened again
+                    raise ActionFailed(_edited_meanwhile(spec))
+                if document.version != landing.version:
+                    landing = self._follow(spec, landing)
+                if not answer.strip():
+                    raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
+                edit = self._place(spec, landing, answer)
+                if deliver is not None:
+                    await deliver(spec.title, edit, document)
         except ActionFailed as failure:
             progress.end("failed")
             self._tell(failure.args[0])
