@@ -386,6 +386,28 @@ async def test_an_action_applied_while_another_runs_moves_the_other_with_its_cod
     assert editor.client.messages == []
 
 
+async def test_a_selection_too_large_to_send_is_refused_without_a_request(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    """``ggVG`` + Explain on a 20 MB file sent all of it (a 3 s upload the API refuses)."""
+    uri = "file:///work/project/huge.py"
+    text = "def f():\n" + "    x = 1  # a line of forty characters......\n" * 3_000
+    editor.open(uri, text)
+    whole = types.Range(
+        start=types.Position(line=0, character=0),
+        end=types.Position(line=text.count("\n"), character=0),
+    )
+    action = await editor.action(uri, whole, "Codestral: Explain")
+    resolved = await editor.resolve(action)
+    assert resolved.edit is None
+    await editor.until(lambda: len(editor.client.messages) == 1)
+    message = editor.client.messages[0].message
+    assert message == (
+        "Codestral: Explain: 138,008 characters is too much at once (at most 100,000). Select less."
+    ), message
+    assert fake.chat_requests == []
+
+
 async def test_two_actions_run_one_after_the_other_both_land_while_the_first_waits_for_a_yes(
     fake: FakeMistral,
 ) -> None:

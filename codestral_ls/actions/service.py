@@ -45,6 +45,9 @@ from codestral_ls.messages import Notice, explain
 
 log = logging.getLogger(__name__)
 
+#: Most characters of code one action sends (~25k tokens, and about as many back for a
+#: Refactor): ``ggVG`` on a 20 MB file sent all of it, a 3 s upload the API would refuse.
+MAX_TARGET_CHARS = 100_000
 #: How long an applied edit may wait for the editor's ``didChange`` before the next edit to
 #: the same document is made (eglot sends it on an idle timer of 0.5 s).
 EDIT_SEEN_SECONDS = 2.0
@@ -313,6 +316,12 @@ class ActionService:
         target = find_target(document, start, end)
         if target is None:
             raise ActionFailed(f"{spec.title}: there is no code at the cursor.")
+        size = document.offset(target.end) - document.offset(target.start)
+        if size > MAX_TARGET_CHARS:
+            raise ActionFailed(
+                f"{spec.title}: {size:,} characters is too much at once (at most "
+                f"{MAX_TARGET_CHARS:,}). Select less."
+            )
         if spec.id == "custom" and not target.instruction:
             raise ActionFailed(f"{spec.title}: write '# codestral: <instruction>' above the code.")
         language = language_of(document.language_id, document.uri)
