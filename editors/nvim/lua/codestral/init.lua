@@ -241,6 +241,7 @@ function M.setup(user_opts)
   M.state.config = opts
   local config = client_config(opts)
   status.create_user_command()
+  status.watch_settings()
   progress.setup()
   ghost_highlight()
   vim.api.nvim_create_autocmd('ColorScheme', {
