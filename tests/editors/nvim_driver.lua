@@ -16,6 +16,7 @@ local pacing_scenario
 local leave_scenario
 local visual_action_scenario
 local killed_scenario
+local action_done_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -352,6 +353,34 @@ visual_action_scenario = function(bufnr)
   finish(true)
 end
 
+--- Explain applied: the command line kept "Codestral: Explain… :Codestral cancel stops it"
+--- (an end whose message is "done" echoed nothing). The last message is how it ended.
+action_done_scenario = function(bufnr)
+  local progress = require('codestral.progress')
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find('Explain', 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+  wait_until('progress shown', function()
+    return next(progress.active) ~= nil
+  end)
+  result.buffer_after_action = wait_until('the explanation applied', function()
+    local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    return not vim.deep_equal(now, before) and next(progress.active) == nil and now
+  end, 20000)
+  local messages = vim.split(vim.api.nvim_exec2('messages', { output = true }).output, '\n')
+  result.last_message = messages[#messages]
+  finish(true)
+end
+
 --- The server killed (kill -9): it exits by a signal with code 0, and the plugin kept its last
 --- status ("Codestral", ready) and reported no error.
 killed_scenario = function(bufnr)
@@ -403,6 +432,7 @@ h.run(function()
     leave = leave_scenario,
     visual_action = visual_action_scenario,
     killed = killed_scenario,
+    action_done = action_done_scenario,
   }
   local scenario = scenarios[vim.env.CODESTRAL_TEST_SCENARIO]
   if scenario then
