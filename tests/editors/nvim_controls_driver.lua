@@ -38,6 +38,66 @@ local function leave_insert()
   end)
 end
 
+local function statusline_becomes(what, expected)
+  return wait_until(what, function()
+    return require('codestral').statusline() == expected and expected
+  end)
+end
+
+--- The statusline follows the state: :Codestral status, then enable, left "Codestral off";
+--- a language switched off (then on) by a settings change was shown only after :Codestral
+--- status. And asking a file's view costs nothing per suggestion: the idle/waiting flips of a
+--- slow answer (the fake delays the first one) send no request.
+local function statusline_scenario(bufnr, client)
+  local asked, told = 0, {}
+  local request = client.request
+  client.request = function(self, method, params, ...)
+    if method == 'workspace/executeCommand' and params.command == 'codestral.toggle' then
+      asked = asked + 1
+    end
+    return request(self, method, params, ...)
+  end
+  local on_status = client.handlers['codestral/status']
+  client.handlers['codestral/status'] = function(err, status, ...)
+    told[#told + 1] = status.state
+    return on_status(err, status, ...)
+  end
+  statusline_becomes('ready', 'Codestral')
+
+  insert_at_end(6)
+  vim.api.nvim_input('x = 1')
+  result.ghost_slow = wait_until('ghost text after a slow answer', function()
+    return ghost(bufnr)
+  end)
+  wait_until('the server told the call ended', function()
+    return told[#told] == 'idle'
+  end)
+  result.told_while_typing = told
+  result.asked_while_typing = asked
+  leave_insert()
+
+  vim.cmd('Codestral disable')
+  statusline_becomes('off after disable', 'Codestral off')
+  vim.cmd('Codestral status')
+  wait_until('the status answered', function()
+    local own = vim.b[bufnr].codestral_status
+    return own and own.state == 'disabled'
+  end)
+  vim.cmd('Codestral enable')
+  result.after_status_enable = statusline_becomes('on after status, enable', 'Codestral')
+
+  local function disable_languages(languages)
+    client:notify('workspace/didChangeConfiguration', {
+      settings = { codestral = { disabledLanguages = languages } },
+    })
+  end
+  disable_languages({ 'python' })
+  result.python_disabled = statusline_becomes('off with python disabled', 'Codestral off')
+  disable_languages({})
+  result.python_enabled = statusline_becomes('on with python enabled again', 'Codestral')
+  finish(true)
+end
+
 h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -45,6 +105,9 @@ h.run(function()
     return vim.lsp.get_clients({ bufnr = bufnr, name = 'codestral' })[1]
   end)
   h.server_ready(client, bufnr)
+  if vim.env.CODESTRAL_TEST_SCENARIO == 'statusline' then
+    return statusline_scenario(bufnr, client)
+  end
   result.mappings = {}
   for _, lhs in ipairs({ '<M-Right>', '<M-C-Right>', '<M-]>', '<M-[>', '<M-\\>', '<C-]>' }) do
     result.mappings[lhs] = vim.fn.maparg(lhs, 'i', false, true).desc

@@ -16,6 +16,8 @@ local pacing_scenario
 local leave_scenario
 local visual_action_scenario
 local killed_scenario
+local action_done_scenario
+local write_tests_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -352,6 +354,68 @@ visual_action_scenario = function(bufnr)
   finish(true)
 end
 
+--- Explain applied: the command line kept "Codestral: Explain… :Codestral cancel stops it"
+--- (an end whose message is "done" echoed nothing). The last message is how it ended.
+action_done_scenario = function(bufnr)
+  local progress = require('codestral.progress')
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find('Explain', 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+  wait_until('progress shown', function()
+    return next(progress.active) ~= nil
+  end)
+  result.buffer_after_action = wait_until('the explanation applied', function()
+    local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    return not vim.deep_equal(now, before) and next(progress.active) == nil and now
+  end, 20000)
+  local messages = vim.split(vim.api.nvim_exec2('messages', { output = true }).output, '\n')
+  result.last_message = messages[#messages]
+  finish(true)
+end
+
+--- "Write tests" on calc.py: the tests go to test_calc.py, which Neovim applied in a hidden,
+--- unsaved buffer; the screen did not change and nothing said where they went.
+write_tests_scenario = function(bufnr)
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find('Write tests', 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+  local tests = wait_until('the tests written', function()
+    local found = vim.fn.bufnr('test_calc.py')
+    return found > 0 and vim.api.nvim_buf_is_loaded(found)
+      and table.concat(vim.api.nvim_buf_get_lines(found, 0, -1, false), '\n'):find('test_add', 1, true)
+      and found
+  end, 20000)
+  result.tests_file = vim.api.nvim_buf_get_name(tests)
+  result.told = wait_until('told where the tests went', function()
+    local messages = vim.api.nvim_exec2('messages', { output = true }).output
+    for line in vim.gsplit(messages, '\n') do
+      if line:find('test_calc.py', 1, true) then
+        return line
+      end
+    end
+  end)
+  result.windows = #vim.api.nvim_list_wins()
+  result.current = vim.api.nvim_get_current_buf() == bufnr
+  finish(true)
+end
+
 --- The server killed (kill -9): it exits by a signal with code 0, and the plugin kept its last
 --- status ("Codestral", ready) and reported no error.
 killed_scenario = function(bufnr)
@@ -403,6 +467,8 @@ h.run(function()
     leave = leave_scenario,
     visual_action = visual_action_scenario,
     killed = killed_scenario,
+    action_done = action_done_scenario,
+    write_tests = write_tests_scenario,
   }
   local scenario = scenarios[vim.env.CODESTRAL_TEST_SCENARIO]
   if scenario then

@@ -273,3 +273,25 @@ def test_a_killed_server_is_shown_as_stopped(fake: FakeMistral, tmp_path: Path) 
     health = "\n".join(result["health"])
     assert "now: stopped" in health and "signal 9" in health, health
     assert "no error reported" not in health, health
+
+
+def test_a_finished_code_action_says_it_is_done(fake: FakeMistral, tmp_path: Path) -> None:
+    """After Explain was applied, the command line kept "Codestral: Explain… :Codestral cancel
+    stops it" until something else was echoed: the end of an action now replaces it."""
+    fake.chat_responder = lambda body: "Adds two numbers."
+    fake.token_delay = 0.02
+    result = run_neovim(fake, tmp_path, SOURCE, "action_done")
+    assert any("Adds two numbers" in line for line in result["buffer_after_action"])
+    assert result["last_message"] == "Codestral: Explain done", result["last_message"]
+
+
+def test_write_tests_says_which_file_got_them(fake: FakeMistral, tmp_path: Path) -> None:
+    """Write tests put its tests into a new test_calc.py that Neovim kept in a hidden,
+    unsaved buffer: the screen did not change and nothing said where they went. One line
+    names the file now; the windows stay as they were."""
+    fake.chat_responder = lambda body: "```python\ndef test_add():\n    assert add(1, 2) == 3\n```"
+    result = run_neovim(fake, tmp_path, SOURCE, "write_tests")
+    assert result["tests_file"] == str(tmp_path / "test_calc.py")
+    assert result["told"].startswith("Codestral: Write tests → test_calc.py"), result["told"]
+    assert "not saved" in result["told"]
+    assert result["windows"] == 1 and result["current"] is True

@@ -9,7 +9,7 @@ import pytest
 
 from codestral_ls import usage
 from tests.editors.test_neovim import run_neovim
-from tests.fake_mistral import FakeMistral
+from tests.fake_mistral import Delay, FakeMistral
 
 pytestmark = pytest.mark.editor
 
@@ -80,3 +80,18 @@ def test_partial_accept_alternatives_and_toggle(fake: FakeMistral, tmp_path: Pat
     for counts in usage.read(tmp_path / "usage" / "usage.jsonl").values():
         totals.add(counts)
     assert totals.accepted == 2 and totals.accepted_partly == 1, totals
+
+
+def test_the_statusline_follows_enable_and_settings(fake: FakeMistral, tmp_path: Path) -> None:
+    """A tester's session: `:Codestral disable`, `status`, `enable` gave ghost text again under
+    "Codestral off"; `disabledLanguages` changed by didChangeConfiguration showed only after
+    `:Codestral status`. The buffer's view was asked on BufEnter only."""
+    fake.fim_responder = _fim
+    fake.script(Delay(0.5))  # the first answer is slow: the server tells "waiting", then idle
+    result = run_neovim(fake, tmp_path, SOURCE, "statusline", driver=DRIVER)
+    assert "+ 1" in result["ghost_slow"]
+    assert "waiting" in result["told_while_typing"], result["told_while_typing"]
+    assert result["asked_while_typing"] == 0  # no request per suggestion
+    assert result["after_status_enable"] == "Codestral"
+    assert result["python_disabled"] == "Codestral off"
+    assert result["python_enabled"] == "Codestral"

@@ -129,18 +129,66 @@ local function ghost_highlight()
   end
 end
 
+--- A client-side command (never sent to the server): Neovim runs an action's command right
+--- after applying its edit, the one moment the plugin sees what the edit did.
+local EDIT_APPLIED = 'codestral.nvim.editApplied'
+
+--- Each buffer's changedtick when the actions were listed: what an action's edit changed is
+--- what moved since (a buffer the edit created has none).
+local ticks_when_listed = {}
+
+local function changedticks()
+  local ticks = {}
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    ticks[bufnr] = vim.api.nvim_buf_get_changedtick(bufnr)
+  end
+  return ticks
+end
+
+--- The buffers an action's edit changed that no window shows, as names to read.
+local function changed_out_of_sight()
+  local names = {}
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr)
+      and vim.api.nvim_buf_get_changedtick(bufnr) ~= ticks_when_listed[bufnr]
+      and #vim.fn.win_findbuf(bufnr) == 0 then
+      names[#names + 1] = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':~:.')
+    end
+  end
+  return names
+end
+
+--- "Write tests" puts the tests into a test file of their own (test_act.py): Neovim applied
+--- that edit to a hidden, unsaved buffer, and nothing on screen changed. Say where it went,
+--- in one line, without opening a window the user did not ask for (the answer may come
+--- while they are busy elsewhere).
+local function edit_applied(command)
+  local names = changed_out_of_sight()
+  if #names > 0 then
+    local title = type(command.title) == 'string' and command.title or 'Codestral'
+    show_briefly(('%s → %s (not saved; :sbuffer %s)'):format(title, table.concat(names, ', '), names[1]),
+      vim.log.levels.INFO)
+  end
+end
+
 --- Codestral's code actions only (other servers' actions are left to vim.lsp.buf.code_action).
 --- Asked from a selection, the request takes the selection at once, and then visual mode
 --- ends: Neovim stayed in it through the menu and the answer, and "-- VISUAL --" covered the
 --- action's progress line and its errors (`gv` selects the same text again).
 function M.code_action(opts)
   opts = opts or {}
+  ticks_when_listed = changedticks()
   vim.lsp.buf.code_action(vim.tbl_extend('keep', opts, {
     filter = function(action, client_id)
       local client = client_id and vim.lsp.get_client_by_id(client_id)
-      return (client == nil or client.name == NAME)
+      local ours = (client == nil or client.name == NAME)
         and type(action.title) == 'string'
         and action.title:find('^Codestral') ~= nil
+      if ours and action.command == nil then
+        -- Resolved, the action keeps this (the server sends it back): run after its edit.
+        action.command = { title = action.title, command = EDIT_APPLIED }
+      end
+      return ours
     end,
   }))
   if vim.api.nvim_get_mode().mode:match('^[vV\22]') then
@@ -199,6 +247,7 @@ local function client_config(opts)
     filetypes = (#opts.filetypes > 0) and opts.filetypes or nil,
     root_markers = opts.root_markers,
     init_options = settings,
+    commands = { [EDIT_APPLIED] = edit_applied },
     settings = { codestral = settings },
     handlers = {
       ['window/showMessage'] = show_message_handler,
@@ -241,6 +290,7 @@ function M.setup(user_opts)
   M.state.config = opts
   local config = client_config(opts)
   status.create_user_command()
+  status.watch_settings()
   progress.setup()
   ghost_highlight()
   vim.api.nvim_create_autocmd('ColorScheme', {

@@ -34,8 +34,11 @@ function M.on_progress(args)
   elseif value.kind == 'end' then
     local running = M.active[token]
     M.active[token] = nil
-    if running and value.message and value.message ~= 'done' then
-      echo(('%s: %s'):format(running.title, value.message))
+    if running then
+      -- Always say how it ended: echoing nothing for "done" left "… :Codestral cancel stops
+      -- it" on the command line after the edit was in.
+      local ended = (value.message == nil or value.message == 'done') and ' done' or (': ' .. value.message)
+      echo(running.title .. ended)
     end
   end
   pcall(vim.cmd.redrawstatus)

@@ -23,10 +23,24 @@ local SYMBOLS = {
   stopped = 'Codestral ✗',
 }
 
---- Handler for the `codestral/status` notification.
-function M.on_status(_, result)
+--- The state as far as a file's own view goes: idle and waiting flip with every suggestion
+--- the server writes, and no file is switched on or off by them.
+local function settled(status)
+  local state = status and status.state
+  return state == 'waiting' and 'idle' or state
+end
+
+--- Handler for the `codestral/status` notification. Each buffer's view (b:codestral_status)
+--- includes this state: kept from before, a stale "off" stayed in the statusline after
+--- :Codestral enable, so the shown buffers ask again when it changes (not for idle/waiting).
+function M.on_status(_, result, ctx)
   if type(result) == 'table' and type(result.state) == 'string' then
+    local before = M.current
     M.current = result
+    local client = ctx and vim.lsp.get_client_by_id(ctx.client_id)
+    if client and settled(before) ~= settled(result) then
+      M.refresh_shown(client)
+    end
     pcall(vim.cmd.redrawstatus)
   end
 end
@@ -51,6 +65,35 @@ function M.refresh_buffer(client, bufnr)
       pcall(vim.cmd.redrawstatus)
     end
   end, bufnr)
+end
+
+--- Ask again for each buffer of ``client`` that a window shows (a hidden one asks when it is
+--- entered, see watch_buffer): what changed everywhere changes every statusline on screen.
+function M.refresh_shown(client)
+  for bufnr in pairs(client.attached_buffers) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and #vim.fn.win_findbuf(bufnr) > 0 then
+      M.refresh_buffer(client, bufnr)
+    end
+  end
+end
+
+--- A settings change (disabledLanguages, excludeGlobs) turns files off or on without changing
+--- the server's state, so no `codestral/status` comes: ask again once Neovim has sent one
+--- (whoever sent it). The server applies pushed settings before it reads the next message.
+function M.watch_settings()
+  vim.api.nvim_create_autocmd('LspNotify', {
+    group = vim.api.nvim_create_augroup('codestral.settings', { clear = true }),
+    callback = function(args)
+      local data = args.data or {}
+      if data.method ~= 'workspace/didChangeConfiguration' then
+        return
+      end
+      local client = vim.lsp.get_client_by_id(data.client_id)
+      if client and client.name == 'codestral' then
+        M.refresh_shown(client)
+      end
+    end,
+  })
 end
 
 --- Keep b:codestral_status current for a buffer the client attached to.
@@ -119,6 +162,8 @@ function M.command(action, scope)
       elseif type(result) == 'table' and result.message then
         if scope == 'buffer' or action == 'status' then
           vim.b[bufnr].codestral_status = result
+        else
+          M.refresh_shown(client) -- the answer is the global state, not each buffer's view
         end
         -- One short line: never a hit-enter prompt.
         vim.api.nvim_echo({ { result.message:sub(1, vim.o.columns - 12) } }, false, {})
