@@ -6,6 +6,12 @@ published Codestral prices, USD 0.30 in and 0.90 out; set yours with ``--prompt-
 ``--completion-price``, or ``CODESTRAL_PRICE_PROMPT`` / ``CODESTRAL_PRICE_COMPLETION``).
 ``--plot FILE`` draws the acceptance rate and calls per hour with matplotlib, an optional
 extra (``pip install 'codestral-ls[plot]'``).
+
+Exit status: 0 with the report on stdout; 2 when there is nothing to report from (a
+``--file`` that is missing, a folder, unreadable or not a usage file; no home directory to
+find the default one in; ``--plot`` without matplotlib), with one line on stderr saying so.
+Before the server first writes the default file, the report is all zeros and a line on
+stderr says nothing was recorded yet: that is the state of a new install, not a mistake.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codestral_ls.usage import Counts, hour_of, read, usage_file
+from codestral_ls.usage import Counts, hour_of, parse, usage_file
 
 DEFAULT_PROMPT_PRICE = 0.30
 DEFAULT_COMPLETION_PRICE = 0.90
@@ -65,13 +71,21 @@ def _price_from_env(name: str, default: float) -> float:
         return default
 
 
+#: The exit status when there is nothing to report from (see the module's docstring).
+CANNOT_REPORT = 2
+
+
+class _Failure(Exception):
+    """Why there is no report, in one line for stderr."""
+
+
 def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    path = args.file or usage_file()
-    if path is None:
-        print("codestral-ls stats: no home directory to find the usage file in; use --file.")
-        return 2
-    totals = read(path)
+    try:
+        path, totals = _counts(args.file)
+    except _Failure as failure:
+        print(f"codestral-ls stats: {failure}", file=sys.stderr)
+        return CANNOT_REPORT
     prices = Prices(args.prompt_price, args.completion_price)
     print(f"Codestral usage on this machine ({path}); nothing here is ever sent anywhere.")
     for title, hours in (("Last 24 hours", 24), ("Last 7 days", 24 * 7)):
@@ -89,6 +103,32 @@ def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
             return 2
         print(f"\nChart written to {args.plot}")
     return 0
+
+
+def _counts(named: Path | None) -> tuple[Path, dict[tuple[str, str], Counts]]:
+    """The usage file to report on and its counts. A file named with ``--file`` must be a
+    usage file, since a typo would otherwise print a report of zeros that looks real; the
+    default one may not exist yet (nothing recorded so far), and a line on stderr says so."""
+    path = named or usage_file()
+    if path is None:
+        raise _Failure("no home directory to find the usage file in; use --file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        if named is not None:
+            raise _Failure(f"cannot read {path}: there is no such file") from None
+        print(
+            f"codestral-ls stats: nothing recorded yet: {path} does not exist (the server "
+            "creates it once it has counted something, unless usageStats is false)",
+            file=sys.stderr,
+        )
+        return path, {}
+    except OSError as error:  # a folder, no permission, an I/O error
+        raise _Failure(f"cannot read {path}: {error.strerror or error}") from None
+    totals = parse(text)
+    if not totals and text.strip():
+        raise _Failure(f"{path} is not a usage file: none of its lines holds usage counts")
+    return path, totals
 
 
 def last_hours(now: float, hours: int) -> list[str]:

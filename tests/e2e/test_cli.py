@@ -214,7 +214,9 @@ def _frame(body: bytes) -> bytes:
 def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
     """``codestral-ls stats | head -1``: the reader is gone before the table is written."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
-    command = ["stats", "--file", str(tmp_path / "usage.jsonl")]
+    usage_file = tmp_path / "usage.jsonl"
+    usage_file.write_text("")  # an empty report, not a missing file
+    command = ["stats", "--file", str(usage_file)]
     read_end, write_end = os.pipe()
     os.close(read_end)  # gone before the first write, as head after its first line
     try:
@@ -225,6 +227,14 @@ def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert result.stderr.decode() == ""
     assert result.returncode == 141  # 128 + SIGPIPE, what a shell shows for any such tool
+
+
+def test_stats_on_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    """``codestral-ls stats --file /tmp``: one line naming the file, exit 2, no traceback."""
+    result = run(["stats", "--file", str(tmp_path)], server_environment(None))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"codestral-ls stats: cannot read {tmp_path}: Is a directory\n"
 
 
 def test_started_by_hand_it_says_what_it_is() -> None:
