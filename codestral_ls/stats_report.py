@@ -17,6 +17,7 @@ stderr says nothing was recorded yet: that is the state of a new install, not a 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -49,19 +50,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prompt-price",
-        type=float,
+        type=price,
         default=_price_from_env("CODESTRAL_PRICE_PROMPT", DEFAULT_PROMPT_PRICE),
         help="USD per million prompt tokens (default: %(default)s)",
     )
     parser.add_argument(
         "--completion-price",
-        type=float,
+        type=price,
         default=_price_from_env("CODESTRAL_PRICE_COMPLETION", DEFAULT_COMPLETION_PRICE),
         help="USD per million completion tokens (default: %(default)s)",
     )
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="also draw the last week per hour into PNG"
     )
+
+
+def price(text: str) -> float:
+    """A price given on the command line: USD per million tokens, 0 (a free self-hosted
+    model) or more. A negative or infinite price would print a cost that means nothing."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"wants USD per million tokens, a number 0 or more, not {text!r}"
+        )
+    return value
 
 
 def _price_from_env(name: str, default: float) -> float:
@@ -100,7 +115,13 @@ def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
                 "codestral-ls stats: --plot needs matplotlib: pip install 'codestral-ls[plot]'",
                 file=sys.stderr,
             )
-            return 2
+            return CANNOT_REPORT
+        except OSError as error:  # a folder that cannot be made, a read-only place
+            print(
+                f"codestral-ls stats: cannot write {args.plot}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+            return CANNOT_REPORT
         print(f"\nChart written to {args.plot}")
     return 0
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from codestral_ls import stats_report, usage
 from codestral_ls.usage import Counts, UsageRecorder
 
@@ -207,3 +209,25 @@ def test_plot_draws_a_png(tmp_path):
     png = tmp_path / "chart.png"
     assert stats_report.run_stats(args(path, plot=png), now=NOON) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_stats_refuses_a_negative_or_meaningless_price(capsys):
+    from codestral_ls.cli import main
+
+    for flag, value in (("--prompt-price", "-1"), ("--completion-price", "nan")):
+        with pytest.raises(SystemExit) as stopped:
+            main(["stats", "--file", "/dev/null", flag, value])
+        assert stopped.value.code == 2  # argparse's status for a bad argument
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert f"argument {flag}: wants USD per million tokens, a number 0 or more" in err
+    assert stats_report.price("0") == 0.0  # a free self-hosted model is a price
+
+
+def test_a_chart_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    path = tmp_path / "usage.jsonl"
+    path.write_text("")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert stats_report.run_stats(args(path, plot=blocker / "chart.png"), now=NOON) == 2
+    assert f"cannot write {blocker / 'chart.png'}" in only_line(capsys.readouterr().err)
