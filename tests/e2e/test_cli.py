@@ -152,6 +152,65 @@ def test_complete_unreachable_api_and_no_completion(fake: FakeMistral, source: P
     assert (nothing.returncode, nothing.stdout, nothing.stderr) == (1, "", "")
 
 
+#: (file name, its text, --settings, line, column, the reason on stderr) for exit status 4.
+NOT_ASKED: list[tuple[str, str, str, int, str]] = [
+    ("calc.py", "def add(a, b):\n    \n", '{"enable": false}', 2, "Codestral is off (the enable"),
+    (
+        "calc.py",
+        "def add(a, b):\n    \n",
+        '{"disabledLanguages": ["python"]}',
+        2,
+        "Codestral is off for python (disabledLanguages)",
+    ),
+    (".env", "DEBUG=1\nPORT=\n", "{}", 2, "This file is never sent to Codestral (excludeGlobs)"),
+    ("config.py", 'TOKEN = "ghp_\n', "{}", 1, "The cursor is in a secret"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "settings", "line", "reason"),
+    NOT_ASKED,
+    ids=["enable", "disabledLanguages", "excludeGlobs", "maskSecrets"],
+)
+def test_complete_says_why_nothing_was_asked(
+    fake: FakeMistral, tmp_path: Path, name: str, text: str, settings: str, line: int, reason: str
+) -> None:
+    """Not asking the model is not the model having nothing to add: a script gets 4, not 1,
+    and a person the reason, in the words of the editor's statusline."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    column = str(len(text.splitlines()[line - 1]) + 1)
+    place = ["complete", str(path), "--line", str(line), "--column", column, "--settings", settings]
+    env = server_environment(fake.base_url)
+    quiet = run(place, env)
+    assert (quiet.returncode, quiet.stdout) == (4, ""), quiet.stderr
+    assert one_line(quiet).startswith(f"codestral-ls: {path}: {reason}")
+    logged = run([*place, "--log-level", "info"], env)  # the tester's second try
+    assert logged.returncode == 4
+    assert f"codestral-ls: {path}: {reason}" in logged.stderr
+    assert not fake.fim_requests
+
+
+def test_complete_help_lists_the_exit_statuses() -> None:
+    result = run(["complete", "--help"], server_environment(None))
+    assert result.returncode == 0
+    statuses = result.stdout.split("exit status:")[1]
+    for status in "01234":
+        assert f"\n  {status}  " in statuses
+
+
+def test_complete_without_a_key_on_an_excluded_file_asks_for_the_key(tmp_path: Path) -> None:
+    """As the server's status ranks them: a missing key outranks one file's exclusion (the
+    next file would need the key), but Codestral turned off outranks a missing key."""
+    path = tmp_path / ".env"
+    path.write_text("A=1\n", encoding="utf-8")
+    place = ["complete", str(path), "--line", "1", "--column", "3"]
+    no_key = run(place, server_environment(None))
+    assert no_key.returncode == 2 and "CODESTRAL_API_KEY" in one_line(no_key)
+    off = run([*place, "--settings", '{"enable": false}'], server_environment(None))
+    assert off.returncode == 4 and "the enable setting is false" in one_line(off)
+
+
 def test_complete_configuration_problems_exit_2(fake: FakeMistral, source: Path) -> None:
     env = server_environment(fake.base_url)
     for settings, words in (
