@@ -99,11 +99,16 @@ def _run(args: argparse.Namespace) -> str | None:
     options = read_settings(args.settings)
     if args.multiline is not None:
         options["multiline"] = args.multiline
-    settings, problems = Settings.from_options(options)
+    # A bad setting stops here (exit 2) rather than running with the default the server
+    # would use: a script's settings are read once, and nobody watches for a warning.
+    settings, problems = Settings.from_options(options, carrying_on=False)
     logs.SCRUBBER.add(settings.api_key)
     logs.SCRUBBER.add(settings.self_hosted_api_key)
     if problems:
-        raise _Failure(f"--settings: {'; '.join(problems)}", CONFIGURATION)
+        raise _Failure(
+            f"--settings: {'; '.join(problems)} (fix and try again; nothing was asked)",
+            CONFIGURATION,
+        )
     endpoint = resolve_endpoint(settings, os.environ)
     reason = why_nothing_is_asked(settings, endpoint, document, args.line - 1, args.column - 1)
     if reason is not None:

@@ -215,14 +215,17 @@ def test_complete_configuration_problems_exit_2(fake: FakeMistral, source: Path)
     env = server_environment(fake.base_url)
     for settings, words in (
         ('{"maxTokens": "many"}', "'maxTokens'"),
-        ('{"modle": "x"}', "unknown setting 'modle'"),
+        ('{"modle": "x"}', "unknown setting 'modle' (fix and try again; nothing was asked)"),
         ("{not json", "not valid JSON"),
         ("/no/such/settings.json", "cannot read /no/such/settings.json"),
         ("[1, 2]", "must be a JSON object"),
     ):
         result = complete(source, env, "--settings", settings)
         assert result.returncode == 2, (settings, result.stderr)
-        assert words in one_line(result)
+        line = one_line(result)
+        assert words in line
+        # It stopped: the line must not say it carried on, as the server's message does.
+        assert "using the default" not in line and "(ignored)" not in line, line
     no_key = complete(source, server_environment(None))
     assert no_key.returncode == 2
     assert "CODESTRAL_API_KEY" in one_line(no_key)
