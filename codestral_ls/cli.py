@@ -29,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     complete = commands.add_parser(
-        "complete", help="print the completion for a position in a file and exit"
+        "complete",
+        help="print the completion for a position in a file and exit",
+        epilog=COMPLETE_EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Also after the command, where people type them (the value given there wins).
     _add_log_options(complete, default=argparse.SUPPRESS)
@@ -57,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(stats)
     return parser
+
+
+#: ``complete --help``'s list of exit statuses, for whoever writes the script (here rather
+#: than in terminal.py, whose imports the server's start-up should not pay for).
+COMPLETE_EXIT_STATUSES = """\
+exit status:
+  0  a completion, printed on stdout
+  1  the model had nothing to add here
+  2  a configuration problem (no key, a rejected key, a bad setting, a wrong URL or
+     model): change something
+  3  the API or the network failed (429, 5xx, timeout, refused, a malformed answer):
+     try again later
+  4  nothing was asked, on purpose: Codestral is off (enable, disabledLanguages) or this
+     file or the text at the cursor is never sent (excludeGlobs, maskSecrets)
+Each status but 0 and 1 prints one line on stderr saying why."""
 
 
 def _add_log_options(parser: argparse.ArgumentParser, default: object) -> None:

@@ -223,12 +223,14 @@ class Settings:
 
     @classmethod
     def from_options(
-        cls, options: object, base: Settings | None = None
+        cls, options: object, base: Settings | None = None, *, carrying_on: bool = True
     ) -> tuple[Settings, list[str]]:
         """Read editor options on top of ``base``; return the settings and the problems found.
 
         A bad value keeps the default and adds one line to the problems; unknown keys are
-        reported too, since they are almost always a typo of a real setting.
+        reported too, since they are almost always a typo of a real setting. The lines say
+        what is used instead, as the server carries on; a caller that stops at a problem
+        (``codestral-ls complete``) passes ``carrying_on=False`` so they do not say it.
         """
         base = base or cls()
         values = _namespace(options)
@@ -241,7 +243,7 @@ class Settings:
         for key, raw in values.items():
             spec = known.get(key)
             if spec is None:
-                problems.append(f"unknown setting '{key}' (ignored)")
+                problems.append(f"unknown setting '{key}'" + (" (ignored)" if carrying_on else ""))
                 continue
             try:
                 changes[spec.name] = _convert(spec, raw)
@@ -252,7 +254,8 @@ class Settings:
                     # would reach the pop-up and the logs. Name the setting, never its value.
                     problems.append(f"'{_camel(spec.name)}' must be a string (value not shown)")
                 else:
-                    problems.append(f"'{_camel(spec.name)}' {error}; using the default {default!r}")
+                    instead = f"; using the default {default!r}" if carrying_on else ""
+                    problems.append(f"'{_camel(spec.name)}' {error}{instead}")
                 changes[spec.name] = default
         return dataclasses.replace(base, **changes), problems
 

@@ -6,11 +6,18 @@ published Codestral prices, USD 0.30 in and 0.90 out; set yours with ``--prompt-
 ``--completion-price``, or ``CODESTRAL_PRICE_PROMPT`` / ``CODESTRAL_PRICE_COMPLETION``).
 ``--plot FILE`` draws the acceptance rate and calls per hour with matplotlib, an optional
 extra (``pip install 'codestral-ls[plot]'``).
+
+Exit status: 0 with the report on stdout; 2 when there is nothing to report from (a
+``--file`` that is missing, a folder, unreadable or not a usage file; no home directory to
+find the default one in; ``--plot`` without matplotlib), with one line on stderr saying so.
+Before the server first writes the default file, the report is all zeros and a line on
+stderr says nothing was recorded yet: that is the state of a new install, not a mistake.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -18,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codestral_ls.usage import Counts, hour_of, read, usage_file
+from codestral_ls.usage import Counts, hour_of, parse, usage_file
 
 DEFAULT_PROMPT_PRICE = 0.30
 DEFAULT_COMPLETION_PRICE = 0.90
@@ -43,19 +50,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prompt-price",
-        type=float,
+        type=price,
         default=_price_from_env("CODESTRAL_PRICE_PROMPT", DEFAULT_PROMPT_PRICE),
         help="USD per million prompt tokens (default: %(default)s)",
     )
     parser.add_argument(
         "--completion-price",
-        type=float,
+        type=price,
         default=_price_from_env("CODESTRAL_PRICE_COMPLETION", DEFAULT_COMPLETION_PRICE),
         help="USD per million completion tokens (default: %(default)s)",
     )
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="also draw the last week per hour into PNG"
     )
+
+
+def price(text: str) -> float:
+    """A price given on the command line: USD per million tokens, 0 (a free self-hosted
+    model) or more. A negative or infinite price would print a cost that means nothing."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"wants USD per million tokens, a number 0 or more, not {text!r}"
+        )
+    return value
 
 
 def _price_from_env(name: str, default: float) -> float:
@@ -65,13 +86,21 @@ def _price_from_env(name: str, default: float) -> float:
         return default
 
 
+#: The exit status when there is nothing to report from (see the module's docstring).
+CANNOT_REPORT = 2
+
+
+class _Failure(Exception):
+    """Why there is no report, in one line for stderr."""
+
+
 def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    path = args.file or usage_file()
-    if path is None:
-        print("codestral-ls stats: no home directory to find the usage file in; use --file.")
-        return 2
-    totals = read(path)
+    try:
+        path, totals = _counts(args.file)
+    except _Failure as failure:
+        print(f"codestral-ls stats: {failure}", file=sys.stderr)
+        return CANNOT_REPORT
     prices = Prices(args.prompt_price, args.completion_price)
     print(f"Codestral usage on this machine ({path}); nothing here is ever sent anywhere.")
     for title, hours in (("Last 24 hours", 24), ("Last 7 days", 24 * 7)):
@@ -86,9 +115,41 @@ def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
                 "codestral-ls stats: --plot needs matplotlib: pip install 'codestral-ls[plot]'",
                 file=sys.stderr,
             )
-            return 2
+            return CANNOT_REPORT
+        except OSError as error:  # a folder that cannot be made, a read-only place
+            print(
+                f"codestral-ls stats: cannot write {args.plot}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+            return CANNOT_REPORT
         print(f"\nChart written to {args.plot}")
     return 0
+
+
+def _counts(named: Path | None) -> tuple[Path, dict[tuple[str, str], Counts]]:
+    """The usage file to report on and its counts. A file named with ``--file`` must be a
+    usage file, since a typo would otherwise print a report of zeros that looks real; the
+    default one may not exist yet (nothing recorded so far), and a line on stderr says so."""
+    path = named or usage_file()
+    if path is None:
+        raise _Failure("no home directory to find the usage file in; use --file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        if named is not None:
+            raise _Failure(f"cannot read {path}: there is no such file") from None
+        print(
+            f"codestral-ls stats: nothing recorded yet: {path} does not exist (the server "
+            "creates it once it has counted something, unless usageStats is false)",
+            file=sys.stderr,
+        )
+        return path, {}
+    except OSError as error:  # a folder, no permission, an I/O error
+        raise _Failure(f"cannot read {path}: {error.strerror or error}") from None
+    totals = parse(text)
+    if not totals and text.strip():
+        raise _Failure(f"{path} is not a usage file: none of its lines holds usage counts")
+    return path, totals
 
 
 def last_hours(now: float, hours: int) -> list[str]:

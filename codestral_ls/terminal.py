@@ -13,7 +13,11 @@ where, and what to do about it:
 * 2: a configuration problem (no key, a rejected key, a bad setting, a wrong URL): a retry
   will not help, a change will;
 * 3: the API or the network failed (429, 5xx, timeout, refused, a malformed answer): try
-  again later.
+  again later;
+* 4: nothing was asked, on purpose: the settings turn Codestral off (``enable``,
+  ``disabledLanguages``), or this file or the text at the cursor is never sent
+  (``excludeGlobs``, ``maskSecrets``). The line on stderr says which, in the words the
+  server's status uses.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codestral_ls import logs
+from codestral_ls import logs, privacy
 from codestral_ls.config import Settings
 from codestral_ls.documents import Document, PositionEncoding
 from codestral_ls.endpoint import (
@@ -39,10 +43,16 @@ from codestral_ls.endpoint import (
 from codestral_ls.engine import CompletionEngine
 from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.languages import language_from_path
+from codestral_ls.status import Inputs, describe, document_status
 from codestral_ls.upstream import Upstream
 
 #: Exit statuses (see the module's docstring).
-COMPLETED, NOTHING, CONFIGURATION, UNAVAILABLE = 0, 1, 2, 3
+COMPLETED, NOTHING, CONFIGURATION, UNAVAILABLE, NOT_ASKED = 0, 1, 2, 3, 4
+
+#: Why nothing is sent from here when the server's status has no words for it (it tells
+#: files, not the cursor, and checks the file's content only when asked to complete).
+SECRETS_FILE = "This file looks like credentials and is never sent to Codestral (maskSecrets)"
+AT_A_SECRET = "The cursor is in a secret, which is never sent to Codestral (maskSecrets)"
 
 #: Failures a change of settings, key or URL fixes; the others pass by themselves.
 _CONFIGURATION_KINDS = frozenset(
@@ -89,12 +99,20 @@ def _run(args: argparse.Namespace) -> str | None:
     options = read_settings(args.settings)
     if args.multiline is not None:
         options["multiline"] = args.multiline
-    settings, problems = Settings.from_options(options)
+    # A bad setting stops here (exit 2) rather than running with the default the server
+    # would use: a script's settings are read once, and nobody watches for a warning.
+    settings, problems = Settings.from_options(options, carrying_on=False)
     logs.SCRUBBER.add(settings.api_key)
     logs.SCRUBBER.add(settings.self_hosted_api_key)
     if problems:
-        raise _Failure(f"--settings: {'; '.join(problems)}", CONFIGURATION)
+        raise _Failure(
+            f"--settings: {'; '.join(problems)} (fix and try again; nothing was asked)",
+            CONFIGURATION,
+        )
     endpoint = resolve_endpoint(settings, os.environ)
+    reason = why_nothing_is_asked(settings, endpoint, document, args.line - 1, args.column - 1)
+    if reason is not None:
+        raise _Failure(f"{path}: {reason}", NOT_ASKED)
     if not endpoint.usable:
         raise _Failure(for_a_shell(str(endpoint.problem)), CONFIGURATION)
     failures: list[ApiError] = []
@@ -104,6 +122,45 @@ def _run(args: argparse.Namespace) -> str | None:
         status = CONFIGURATION if error.kind in _CONFIGURATION_KINDS else UNAVAILABLE
         raise _Failure(explain_for_a_shell(error, endpoint, settings), status)
     return completion
+
+
+def why_nothing_is_asked(
+    settings: Settings, endpoint: Endpoint, document: Document, line: int, column: int
+) -> str | None:
+    """Why the engine would send nothing from this position, or ``None``. Without this, a
+    script would read "the model had nothing to add" where the model was never asked.
+
+    The server's status says it for the settings and the file (status.py), ranked as there:
+    Codestral off everywhere first, then a missing key (``None``: the caller explains it),
+    then this file; then the secrets the engine also keeps back (engine.wants)."""
+    board = describe(
+        Inputs(
+            enabled_setting=settings.enable,
+            switched_off=False,
+            endpoint_problem=None if endpoint.usable else str(endpoint.problem),
+            pause_remaining=0.0,
+            failures=0,
+            calls_running=0,
+        ),
+        now=0.0,
+    )
+    language = document.language_id
+    seen = document_status(
+        board,
+        switched_off=False,
+        language_disabled=language if language in settings.disabled_languages else None,
+        excluded=privacy.is_excluded(document.uri, settings.exclude_globs),
+    )
+    if seen.state == "disabled":
+        return seen.message
+    if seen.state == "no-key" or not settings.mask_secrets:
+        return None
+    if privacy.mostly_secrets(document.lines):
+        return SECRETS_FILE
+    text = document.line_text(line)
+    if privacy.cursor_in_secret(text[:column], text[column:]):
+        return AT_A_SECRET
+    return None
 
 
 def read_settings(value: str | None) -> dict[str, Any]:

@@ -197,11 +197,17 @@ def _locked(path: Path, mode: str) -> Iterator[object]:
 
 def read(path: Path) -> dict[tuple[str, str], Counts]:
     """The counts in ``path`` summed per (hour, language); unreadable lines are skipped."""
-    totals: dict[tuple[str, str], Counts] = {}
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return totals
+        return {}
+    return parse(text)
+
+
+def parse(text: str) -> dict[tuple[str, str], Counts]:
+    """The counts in the text of a usage file, summed per (hour, language). Lines that are
+    not counts are skipped: a server that died mid-write leaves half a line."""
+    totals: dict[tuple[str, str], Counts] = {}
     for line in text.splitlines():
         with contextlib.suppress(ValueError):
             data = json.loads(line)

@@ -152,18 +152,80 @@ def test_complete_unreachable_api_and_no_completion(fake: FakeMistral, source: P
     assert (nothing.returncode, nothing.stdout, nothing.stderr) == (1, "", "")
 
 
+#: (file name, its text, --settings, line, column, the reason on stderr) for exit status 4.
+NOT_ASKED: list[tuple[str, str, str, int, str]] = [
+    ("calc.py", "def add(a, b):\n    \n", '{"enable": false}', 2, "Codestral is off (the enable"),
+    (
+        "calc.py",
+        "def add(a, b):\n    \n",
+        '{"disabledLanguages": ["python"]}',
+        2,
+        "Codestral is off for python (disabledLanguages)",
+    ),
+    (".env", "DEBUG=1\nPORT=\n", "{}", 2, "This file is never sent to Codestral (excludeGlobs)"),
+    ("config.py", 'TOKEN = "ghp_\n', "{}", 1, "The cursor is in a secret"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "settings", "line", "reason"),
+    NOT_ASKED,
+    ids=["enable", "disabledLanguages", "excludeGlobs", "maskSecrets"],
+)
+def test_complete_says_why_nothing_was_asked(
+    fake: FakeMistral, tmp_path: Path, name: str, text: str, settings: str, line: int, reason: str
+) -> None:
+    """Not asking the model is not the model having nothing to add: a script gets 4, not 1,
+    and a person the reason, in the words of the editor's statusline."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    column = str(len(text.splitlines()[line - 1]) + 1)
+    place = ["complete", str(path), "--line", str(line), "--column", column, "--settings", settings]
+    env = server_environment(fake.base_url)
+    quiet = run(place, env)
+    assert (quiet.returncode, quiet.stdout) == (4, ""), quiet.stderr
+    assert one_line(quiet).startswith(f"codestral-ls: {path}: {reason}")
+    logged = run([*place, "--log-level", "info"], env)  # the tester's second try
+    assert logged.returncode == 4
+    assert f"codestral-ls: {path}: {reason}" in logged.stderr
+    assert not fake.fim_requests
+
+
+def test_complete_help_lists_the_exit_statuses() -> None:
+    result = run(["complete", "--help"], server_environment(None))
+    assert result.returncode == 0
+    statuses = result.stdout.split("exit status:")[1]
+    for status in "01234":
+        assert f"\n  {status}  " in statuses
+
+
+def test_complete_without_a_key_on_an_excluded_file_asks_for_the_key(tmp_path: Path) -> None:
+    """As the server's status ranks them: a missing key outranks one file's exclusion (the
+    next file would need the key), but Codestral turned off outranks a missing key."""
+    path = tmp_path / ".env"
+    path.write_text("A=1\n", encoding="utf-8")
+    place = ["complete", str(path), "--line", "1", "--column", "3"]
+    no_key = run(place, server_environment(None))
+    assert no_key.returncode == 2 and "CODESTRAL_API_KEY" in one_line(no_key)
+    off = run([*place, "--settings", '{"enable": false}'], server_environment(None))
+    assert off.returncode == 4 and "the enable setting is false" in one_line(off)
+
+
 def test_complete_configuration_problems_exit_2(fake: FakeMistral, source: Path) -> None:
     env = server_environment(fake.base_url)
     for settings, words in (
         ('{"maxTokens": "many"}', "'maxTokens'"),
-        ('{"modle": "x"}', "unknown setting 'modle'"),
+        ('{"modle": "x"}', "unknown setting 'modle' (fix and try again; nothing was asked)"),
         ("{not json", "not valid JSON"),
         ("/no/such/settings.json", "cannot read /no/such/settings.json"),
         ("[1, 2]", "must be a JSON object"),
     ):
         result = complete(source, env, "--settings", settings)
         assert result.returncode == 2, (settings, result.stderr)
-        assert words in one_line(result)
+        line = one_line(result)
+        assert words in line
+        # It stopped: the line must not say it carried on, as the server's message does.
+        assert "using the default" not in line and "(ignored)" not in line, line
     no_key = complete(source, server_environment(None))
     assert no_key.returncode == 2
     assert "CODESTRAL_API_KEY" in one_line(no_key)
@@ -214,7 +276,9 @@ def _frame(body: bytes) -> bytes:
 def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
     """``codestral-ls stats | head -1``: the reader is gone before the table is written."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
-    command = ["stats", "--file", str(tmp_path / "usage.jsonl")]
+    usage_file = tmp_path / "usage.jsonl"
+    usage_file.write_text("")  # an empty report, not a missing file
+    command = ["stats", "--file", str(usage_file)]
     read_end, write_end = os.pipe()
     os.close(read_end)  # gone before the first write, as head after its first line
     try:
@@ -225,6 +289,14 @@ def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert result.stderr.decode() == ""
     assert result.returncode == 141  # 128 + SIGPIPE, what a shell shows for any such tool
+
+
+def test_stats_on_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    """``codestral-ls stats --file /tmp``: one line naming the file, exit 2, no traceback."""
+    result = run(["stats", "--file", str(tmp_path)], server_environment(None))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"codestral-ls stats: cannot read {tmp_path}: Is a directory\n"
 
 
 def test_started_by_hand_it_says_what_it_is() -> None:

@@ -29,6 +29,12 @@ def test_invalid_values_fall_back_to_defaults_with_one_problem_each() -> None:
 def test_unknown_settings_are_reported_not_fatal() -> None:
     settings, problems = Settings.from_options({"maxTokenz": 5})
     assert settings == Settings() and problems == ["unknown setting 'maxTokenz' (ignored)"]
+    # A caller that stops at a problem gets the problem, not what the server would do instead.
+    stopping = Settings.from_options({"maxTokenz": 5, "maxTokens": "lots"}, carrying_on=False)
+    assert stopping[1] == [
+        "unknown setting 'maxTokenz'",
+        "'maxTokens' must be a whole number, not 'lots'",
+    ]
 
 
 def test_non_mapping_options_are_ignored() -> None:

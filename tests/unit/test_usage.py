@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from codestral_ls import stats_report, usage
 from codestral_ls.usage import Counts, UsageRecorder
 
@@ -111,11 +113,68 @@ def test_stats_without_a_home_directory_asks_for_the_file(capsys, monkeypatch):
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     monkeypatch.setenv("HOME", "not-absolute")
     assert stats_report.run_stats(args(None)) == 2
-    assert "--file" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert out == "" and "--file" in err
 
 
 def args(path: Path, plot: Path | None = None) -> argparse.Namespace:
     return argparse.Namespace(file=path, prompt_price=0.3, completion_price=0.9, plot=plot)
+
+
+def only_line(err: str) -> str:
+    """The one line a stats failure prints on stderr."""
+    [line] = err.splitlines()
+    assert line.startswith("codestral-ls stats: ") and "Traceback" not in line, line
+    return line
+
+
+def test_a_usage_file_that_cannot_be_read_is_named_in_one_line(tmp_path, capsys, monkeypatch):
+    """A folder, a missing ``--file`` (a typo) or a file without read permission: no
+    traceback, no report of zeros that looks real, but the file and the problem, exit 2."""
+    locked = tmp_path / "locked.jsonl"
+    locked.write_text("")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        if self == locked:  # as for a user without read permission (tests may run as root)
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_text(self, *args, **kwargs)
+
+    real_read_text = Path.read_text
+    monkeypatch.setattr(Path, "read_text", refuse)
+    for path, problem in (
+        (tmp_path, "Is a directory"),
+        (tmp_path / "usage.jsonl.typo", "there is no such file"),
+        (locked, "Permission denied"),
+    ):
+        assert stats_report.run_stats(args(path), now=NOON) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert only_line(err).endswith(f"cannot read {path}: {problem}")
+
+
+def test_a_file_that_is_not_a_usage_file_is_refused(tmp_path, capsys):
+    garbage = tmp_path / "photo.jpg"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    assert stats_report.run_stats(args(garbage), now=NOON) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"{garbage} is not a usage file" in only_line(err)
+    # A usage file with a half-written line (a server that died mid-write) is still read.
+    usage_lines = tmp_path / "usage.jsonl"
+    record = {"hour": usage.hour_of(NOON), "language": "go", "shown": 3}
+    usage_lines.write_text(json.dumps(record) + '\n{"hour": "2025-12-01T1')
+    assert stats_report.run_stats(args(usage_lines), now=NOON) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and any(line.split()[:2] == ["go", "3"] for line in out.splitlines())
+
+
+def test_before_the_first_use_the_report_is_empty_and_says_why(tmp_path, capsys, monkeypatch):
+    """The default file does not exist until the server counts something: a new install
+    gets its (empty) report, and a line saying nothing was recorded yet."""
+    monkeypatch.setenv("CODESTRAL_LS_STATE_DIR", str(tmp_path))
+    assert stats_report.run_stats(args(None), now=NOON) == 0
+    out, err = capsys.readouterr()
+    assert "Last 7 days:" in out
+    assert "nothing recorded yet" in only_line(err) and str(tmp_path / "usage.jsonl") in err
 
 
 def test_report_prints_a_day_and_a_week_with_rates_and_cost(tmp_path, capsys):
@@ -150,3 +209,25 @@ def test_plot_draws_a_png(tmp_path):
     png = tmp_path / "chart.png"
     assert stats_report.run_stats(args(path, plot=png), now=NOON) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_stats_refuses_a_negative_or_meaningless_price(capsys):
+    from codestral_ls.cli import main
+
+    for flag, value in (("--prompt-price", "-1"), ("--completion-price", "nan")):
+        with pytest.raises(SystemExit) as stopped:
+            main(["stats", "--file", "/dev/null", flag, value])
+        assert stopped.value.code == 2  # argparse's status for a bad argument
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert f"argument {flag}: wants USD per million tokens, a number 0 or more" in err
+    assert stats_report.price("0") == 0.0  # a free self-hosted model is a price
+
+
+def test_a_chart_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    path = tmp_path / "usage.jsonl"
+    path.write_text("")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert stats_report.run_stats(args(path, plot=blocker / "chart.png"), now=NOON) == 2
+    assert f"cannot write {blocker / 'chart.png'}" in only_line(capsys.readouterr().err)
