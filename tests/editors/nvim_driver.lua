@@ -117,13 +117,31 @@ local function errors()
 end
 
 --- A vim.ui.select stand-in: the user picks the Refactor action.
-local function pick_refactor(items, _, on_choice)
-  for i, item in ipairs(items) do
-    if item.action and item.action.title:find('Refactor', 1, true) then
-      return on_choice(item, i)
+--- A vim.ui.select that picks the code action whose title holds ``title``.
+local function picking(title)
+  return function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      if item.action and item.action.title:find(title, 1, true) then
+        return on_choice(item, i)
+      end
     end
+    on_choice(nil, nil)
   end
-  on_choice(nil, nil)
+end
+local pick_refactor = picking('Refactor')
+
+--- Press the plugin's code-action key (<leader>cc), as a user does.
+local function press_action_key()
+  vim.api.nvim_input(vim.g.mapleader or '\\')
+  vim.api.nvim_input('cc')
+end
+
+--- Press it and wait until the picked action's progress shows.
+local function start_action()
+  press_action_key()
+  wait_until('progress shown', function()
+    return next(require('codestral.progress').active) ~= nil
+  end)
 end
 
 --- Type one key and wait until Neovim has processed it (the buffer or cursor changed).
@@ -200,11 +218,7 @@ progress_scenario = function(bufnr)
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   vim.ui.select = pick_refactor
   local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
-  vim.api.nvim_input(vim.g.mapleader or '\\')
-  vim.api.nvim_input('cc')
-  wait_until('progress shown', function()
-    return next(progress.active) ~= nil
-  end)
+  start_action()
   result.statusline = wait_until('characters received', function()
     local line = codestral.statusline()
     return line:find('received', 1, true) and line
@@ -333,7 +347,6 @@ end
 --- A code action picked from a selection: Neovim stayed in visual mode, and "-- VISUAL --"
 --- covered the action's progress line and errors.
 visual_action_scenario = function(bufnr)
-  local progress = require('codestral.progress')
   vim.ui.select = pick_refactor
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
@@ -341,11 +354,7 @@ visual_action_scenario = function(bufnr)
   wait_until('a selection of two lines', function()
     return vim.api.nvim_get_mode().mode == 'V' and vim.api.nvim_win_get_cursor(0)[1] == 2
   end)
-  vim.api.nvim_input(vim.g.mapleader or '\\')
-  vim.api.nvim_input('cc')
-  wait_until('progress shown', function()
-    return next(progress.active) ~= nil
-  end)
+  start_action()
   result.mode_while_running = vim.api.nvim_get_mode().mode
   result.buffer_after_action = wait_until('the edit applied', function()
     local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
@@ -358,21 +367,10 @@ end
 --- (an end whose message is "done" echoed nothing). The last message is how it ended.
 action_done_scenario = function(bufnr)
   local progress = require('codestral.progress')
-  vim.ui.select = function(items, _, on_choice)
-    for i, item in ipairs(items) do
-      if item.action and item.action.title:find('Explain', 1, true) then
-        return on_choice(item, i)
-      end
-    end
-    on_choice(nil, nil)
-  end
+  vim.ui.select = picking('Explain')
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   local before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
-  vim.api.nvim_input(vim.g.mapleader or '\\')
-  vim.api.nvim_input('cc')
-  wait_until('progress shown', function()
-    return next(progress.active) ~= nil
-  end)
+  start_action()
   result.buffer_after_action = wait_until('the explanation applied', function()
     local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
     return not vim.deep_equal(now, before) and next(progress.active) == nil and now
@@ -385,17 +383,9 @@ end
 --- "Write tests" on calc.py: the tests go to test_calc.py, which Neovim applied in a hidden,
 --- unsaved buffer; the screen did not change and nothing said where they went.
 write_tests_scenario = function(bufnr)
-  vim.ui.select = function(items, _, on_choice)
-    for i, item in ipairs(items) do
-      if item.action and item.action.title:find('Write tests', 1, true) then
-        return on_choice(item, i)
-      end
-    end
-    on_choice(nil, nil)
-  end
+  vim.ui.select = picking('Write tests')
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
-  vim.api.nvim_input(vim.g.mapleader or '\\')
-  vim.api.nvim_input('cc')
+  press_action_key()
   local tests = wait_until('the tests written', function()
     local found = vim.fn.bufnr('test_calc.py')
     return found > 0 and vim.api.nvim_buf_is_loaded(found)
@@ -526,8 +516,7 @@ h.run(function()
     end
   end
   local lines_before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
-  vim.api.nvim_input(vim.g.mapleader or '\\')
-  vim.api.nvim_input('cc')
+  press_action_key()
   wait_until('code actions listed', function()
     return result.offered
   end)
