@@ -655,3 +655,23 @@ def test_a_tab_file_gets_tabs_even_from_an_answer_with_jsdoc() -> None:
         indentation.reindent(code, "\t", "\t")
         == "\t/**\n\t * Add.\n\t */\n\tadd(a, b) {\n\t\treturn a + b;\n\t}"
     )
+
+
+def test_only_edits_to_the_document_wait_for_its_didchange() -> None:
+    """After an applied edit the document's turn is held until the editor's didChange; an
+    edit that only writes another file (Write tests) has none to wait for."""
+    from codestral_ls.actions.service import _edits_document
+
+    def text_edit(uri: str) -> types.TextDocumentEdit:
+        return types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=3),
+            edits=[],
+        )
+
+    here, tests = "file:///p/calc.py", "file:///p/test_calc.py"
+    create = types.CreateFile(uri=tests)
+    assert _edits_document(types.WorkspaceEdit(document_changes=[text_edit(here)]), here)
+    assert not _edits_document(
+        types.WorkspaceEdit(document_changes=[create, text_edit(tests)]), here
+    )
+    assert _edits_document(types.WorkspaceEdit(changes={here: []}), here)

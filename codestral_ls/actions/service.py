@@ -60,6 +60,16 @@ _SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 Deliver = Callable[[str, types.WorkspaceEdit, Document], Awaitable[None]]
 
 
+def _edits_document(edit: types.WorkspaceEdit, uri: str) -> bool:
+    """Whether ``edit`` changes the text of the document at ``uri``."""
+    if edit.changes and uri in edit.changes:
+        return True
+    return any(
+        isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri
+        for change in edit.document_changes or ()
+    )
+
+
 class ActionFailed(Exception):
     """An action that cannot go on; the argument (text or :class:`Notice`) tells the user."""
 
@@ -188,10 +198,12 @@ class ActionService:
             reason = f": {result.failure_reason}" if result.failure_reason else ""
             self._tell(f"{title}: the editor did not apply the edit{reason}.")
             return
-        waited = 0.0
-        while document.version == version and waited < EDIT_SEEN_SECONDS:
+        if not _edits_document(edit, document.uri):
+            return  # Write tests into a file of their own: nothing to wait for here
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EDIT_SEEN_SECONDS
+        while document.version == version and loop.time() < deadline:
             await asyncio.sleep(_EDIT_SEEN_POLL)
-            waited += _EDIT_SEEN_POLL
 
     @contextlib.asynccontextmanager
     async def _turn_to_edit(self, uri: str, progress: WorkProgress) -> AsyncIterator[None]:
