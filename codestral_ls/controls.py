@@ -89,6 +89,9 @@ class Controls:
             switched_off=not self.switches.allows(uri),
             language_disabled=language if language in settings.disabled_languages else None,
             excluded=privacy.is_excluded(uri, settings.exclude_globs),
+            credentials=document is not None
+            and settings.mask_secrets
+            and privacy.mostly_secrets(document.lines),  # its first lines only: bounded
         )
 
     def refresh_status(self) -> None:

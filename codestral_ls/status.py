@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 STATUS_NOTIFICATION = "codestral/status"
+#: A file that is mostly secrets (a ``.env`` under another name): completions and actions
+#: skip it whole.
+CREDENTIALS_FILE = "This file looks like credentials and is never sent to Codestral (maskSecrets)"
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,10 @@ def document_status(
     switched_off: bool,
     language_disabled: str | None,
     excluded: bool,
+    credentials: bool = False,
 ) -> Status:
-    """The status as seen from one file: a global problem first, then the file's own."""
+    """The status as seen from one file: a global problem first, then the file's own.
+    ``credentials``: the file is mostly secrets, which ``maskSecrets`` never sends."""
     if board.state in ("disabled", "no-key"):
         return board
     if switched_off:
@@ -89,6 +94,8 @@ def document_status(
         return Status("disabled", f"Codestral is off for {language_disabled} (disabledLanguages)")
     if excluded:
         return Status("disabled", "This file is never sent to Codestral (excludeGlobs)")
+    if credentials:
+        return Status("disabled", CREDENTIALS_FILE)
     return board
 
 

@@ -50,8 +50,7 @@ from codestral_ls.upstream import Upstream
 COMPLETED, NOTHING, CONFIGURATION, UNAVAILABLE, NOT_ASKED = 0, 1, 2, 3, 4
 
 #: Why nothing is sent from here when the server's status has no words for it (it tells
-#: files, not the cursor, and checks the file's content only when asked to complete).
-SECRETS_FILE = "This file looks like credentials and is never sent to Codestral (maskSecrets)"
+#: files, not the cursor).
 AT_A_SECRET = "The cursor is in a secret, which is never sent to Codestral (maskSecrets)"
 
 #: Failures a change of settings, key or URL fixes; the others pass by themselves.
@@ -132,7 +131,7 @@ def why_nothing_is_asked(
 
     The server's status says it for the settings and the file (status.py), ranked as there:
     Codestral off everywhere first, then a missing key (``None``: the caller explains it),
-    then this file; then the secrets the engine also keeps back (engine.wants)."""
+    then this file (a credentials file included); then a secret at the cursor."""
     board = describe(
         Inputs(
             enabled_setting=settings.enable,
@@ -150,13 +149,12 @@ def why_nothing_is_asked(
         switched_off=False,
         language_disabled=language if language in settings.disabled_languages else None,
         excluded=privacy.is_excluded(document.uri, settings.exclude_globs),
+        credentials=settings.mask_secrets and privacy.mostly_secrets(document.lines),
     )
     if seen.state == "disabled":
         return seen.message
     if seen.state == "no-key" or not settings.mask_secrets:
         return None
-    if privacy.mostly_secrets(document.lines):
-        return SECRETS_FILE
     text = document.line_text(line)
     if privacy.cursor_in_secret(text[:column], text[column:]):
         return AT_A_SECRET

@@ -52,6 +52,22 @@ async def test_toggle_stops_upstream_calls_globally_and_per_file(
     assert len(fake.fim_requests) == 1
 
 
+async def test_the_status_of_a_credentials_file_says_why_nothing_is_sent(
+    fake: FakeMistral, session: EditorSession
+) -> None:
+    """A ``.env`` under another name gets no completion (maskSecrets); asked for its status
+    (Emacs does when C-M-i finds nothing, Neovim for its statusline), the server says why."""
+    keys = "file:///work/project/settings.txt"
+    session.open(keys, "API_KEY=sk-live-51HbXyZaBcDeFgHiJkLmN0pQ\nDB_PASSWORD=hunter2hunter2\n")
+    status = await execute(session, "codestral.toggle", {"action": "status", "uri": keys})
+    assert status == {
+        "state": "disabled",
+        "message": "This file looks like credentials and is never sent to Codestral (maskSecrets)",
+    }
+    assert (await session.inline(keys, 1, 0, invoked=True)).items == ()
+    assert fake.fim_requests == []
+
+
 async def test_bad_toggle_arguments_are_an_error_not_a_crash(
     fake: FakeMistral, session: EditorSession
 ) -> None:

@@ -196,3 +196,13 @@ async def test_the_end_of_a_call_is_told_after_its_answer() -> None:
     _calls_now(server, 0)
     await settled()
     assert _told_states(output) == ["idle", "waiting", "idle"]
+
+
+def test_a_credentials_file_says_so() -> None:
+    """A file that is mostly secrets gets nothing sent (engine.wants); its status says why,
+    so an editor can explain an empty completion there (Emacs's echo area, the CLI)."""
+    idle = Status("idle", "ready")
+    status = document_status(
+        idle, switched_off=False, language_disabled=None, excluded=False, credentials=True
+    )
+    assert status.state == "disabled" and "credentials" in status.message
