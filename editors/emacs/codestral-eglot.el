@@ -101,9 +101,13 @@ with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
   (setq codestral-status status)
   (force-mode-line-update t))
 
+(defvar-local codestral--serving nil
+  "Non-nil in buffers whose eglot server is codestral-ls.")
+
 (defun codestral-mode-line ()
-  "A short mode-line string: Codestral, Codestral… (writing), ⏸ (paused), off, ✗ key."
-  (pcase (plist-get codestral-status :state)
+  "A short mode-line string: Codestral, Codestral… (writing), ⏸ (paused), off, ✗ key.
+Empty in buffers codestral-ls does not serve (and once its server is shut down)."
+  (pcase (and codestral--serving (plist-get codestral-status :state))
     ("waiting" " Codestral…")
     ("backoff" " Codestral⏸")
     ("disabled" " Codestral:off")
@@ -117,9 +121,6 @@ with THIS-BUFFER, for this buffer only.  Shows the status the server answers."
 
 (defconst codestral--completion-commands '(completion-at-point complete-symbol)
   "Commands after which an explanation stays in the echo area.")
-
-(defvar-local codestral--serving nil
-  "Non-nil in buffers whose eglot server is codestral-ls.")
 
 (defvar codestral--explained nil
   "The explanation shown instead of \"No match\" during the current command, if any.")

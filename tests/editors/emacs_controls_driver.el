@@ -83,5 +83,10 @@
       (push (cons 'in-mode-line (if (member '(:eval (codestral-mode-line)) mode-line-misc-info)
                                     t :json-false))
             codestral-test--result)
+      ;; Only where codestral-ls serves the buffer, and not after its server is shut down.
+      (push (cons 'scratch-mode-line (with-temp-buffer (codestral-mode-line)))
+            codestral-test--result)
+      (eglot-shutdown (eglot-current-server))
+      (push (cons 'shut-down-mode-line (codestral-mode-line)) codestral-test--result)
       (codestral-test--finish t))
   (error (codestral-test--finish nil (error-message-string err))))

@@ -44,3 +44,5 @@ def test_toggle_and_mode_line(fake: FakeMistral, tmp_path: Path) -> None:
     assert "; retrying at " in shown[0], shown
     assert result["recovered-candidates"] == ["return total * 2"]
     assert result["recovered-explained"] == []  # no stale "paused" after a completion
+    assert result["scratch-mode-line"] == ""
+    assert result["shut-down-mode-line"] == ""  # it said " Codestral:✗key" after shutdown
