@@ -420,6 +420,12 @@ killed_scenario = function(bufnr)
   end
   result.servers = #servers
   result.statusline_before = codestral.statusline()
+  -- Switched off for this buffer first: a dead server still outranks that.
+  vim.cmd('Codestral disable buffer')
+  result.statusline_off = wait_until('this buffer off', function()
+    local line = codestral.statusline()
+    return line ~= result.statusline_before and line
+  end)
   for _, pid in ipairs(servers) do
     vim.uv.kill(pid, 'sigkill')
   end

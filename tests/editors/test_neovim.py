@@ -269,7 +269,8 @@ def test_a_killed_server_is_shown_as_stopped(fake: FakeMistral, tmp_path: Path) 
     result = run_neovim(fake, tmp_path, SOURCE, "killed")
     assert result["servers"] == 1
     assert result["statusline_before"] == "Codestral"
-    assert result["statusline"] == "Codestral ✗"
+    assert result["statusline_off"] == "Codestral off"
+    assert result["statusline"] == "Codestral ✗"  # it kept "Codestral off": the buffer's own
     health = "\n".join(result["health"])
     assert "now: stopped" in health and "signal 9" in health, health
     assert "no error reported" not in health, health

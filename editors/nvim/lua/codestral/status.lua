@@ -108,12 +108,16 @@ function M.watch_buffer(client, bufnr)
   })
 end
 
---- A short string for a statusline: the buffer's own switch and the server's view of this
---- file first, then the server's state.
+--- A short string for a statusline: a stopped server first (nothing works, whatever this
+--- buffer's switch says), then the buffer's own switch and the server's view of this file,
+--- then the server's state.
 function M.statusline()
   local running = require('codestral.progress').statusline()
   if running then
     return running
+  end
+  if M.current and M.current.state == 'stopped' then
+    return SYMBOLS.stopped
   end
   local bufnr = vim.api.nvim_get_current_buf()
   if vim.lsp.inline_completion and not vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
