@@ -408,6 +408,39 @@ async def test_a_selection_too_large_to_send_is_refused_without_a_request(
     assert fake.chat_requests == []
 
 
+async def test_an_edit_refused_for_text_typed_meanwhile_is_placed_again(
+    fake: FakeMistral,
+) -> None:
+    """eglot tells what the user typed on a 0.5 s idle timer: an edit arriving after a
+    keystroke it has not told yet is refused for its version, and the answer was thrown
+    away. The server places it again for the text the editor then tells; it lands once."""
+    editor = await ActionEditor.start(fake.base_url, capabilities(resolve=False))
+    typed = False
+
+    async def typing_first(_params: types.ApplyWorkspaceEditParams) -> None:
+        nonlocal typed
+        if not typed:  # the keystroke lands before the edit is looked at
+            typed = True
+            editor.type_at_start(URI, "import sys\n")
+
+    fake.chat_responder = lambda body: "```python\nreturn sum(xs) / len(xs)\n```"
+    try:
+        editor.open(URI, SOURCE)
+        editor.confirm = typing_first
+        action = await editor.action(
+            URI, editor.range_of(URI, "return total / len(xs)"), "Codestral: Refactor"
+        )
+        await editor.execute(action.command)
+        await editor.until(lambda: len(editor.applied) == 2 or bool(editor.client.messages))
+        await editor.settled()
+        assert editor.client.messages == []
+        text = editor.texts[URI]
+        assert text.startswith("import sys\n") and "    return sum(xs) / len(xs)\n" in text
+        assert len(editor.applied) == 2
+    finally:
+        await editor.stop()
+
+
 async def test_two_actions_run_one_after_the_other_both_land_while_the_first_waits_for_a_yes(
     fake: FakeMistral,
 ) -> None:

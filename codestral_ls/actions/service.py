@@ -52,12 +52,16 @@ MAX_TARGET_CHARS = 100_000
 #: the same document is made (eglot sends it on an idle timer of 0.5 s).
 EDIT_SEEN_SECONDS = 2.0
 _EDIT_SEEN_POLL = 0.01
+#: How many times an edit is sent, placed again each time the editor refused it for a
+#: version it had already left (the user typing on).
+_PLACINGS = 3
 
 _SEVERITIES = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
 
-#: Hands a finished edit to the editor: (title, edit, the document it was made for).
-Deliver = Callable[[str, types.WorkspaceEdit, Document], Awaitable[None]]
+#: Hands a finished edit to the editor: (title, edit, the document it was made for); ``True``
+#: asks for it to be placed again, for the document as it is now.
+Deliver = Callable[[str, types.WorkspaceEdit, Document], Awaitable[bool]]
 
 
 def _edits_document(edit: types.WorkspaceEdit, uri: str) -> bool:
@@ -175,35 +179,47 @@ class ActionService:
     async def _compute_and_apply(self, request: ActionRequest) -> None:
         await self.compute_edit(request, deliver=self._apply)
 
-    async def _apply(self, title: str, edit: types.WorkspaceEdit, document: Document) -> None:
+    async def _apply(self, title: str, edit: types.WorkspaceEdit, document: Document) -> bool:
         """Send ``edit`` (made for ``document`` as it is now) and wait until the editor has
         applied it and told us so, so that the next edit to this document is made for the
-        text with this one in it.
+        text with this one in it. ``True``: refused because the editor's text had moved on
+        (the caller places it again); anything else ends here, told to the user if it failed.
 
-        eglot asks the user before applying (y/n) and refuses an edit made for another
-        version: the second of two actions run one after the other was made while the first
-        waited for its "y", for the text without it, and thrown away ("the editor did not
-        apply the edit"). The editor's ``didChange`` follows its answer at its own pace.
+        An editor may hold edits the user typed (eglot tells them on a 0.5 s idle timer) or
+        ask before applying (eglot's y/n): an edit made for the text the server last heard
+        of is then refused for its version, and the answer was thrown away ("the editor did
+        not apply the edit") although the code it was for was still there.
         """
         version = document.version
         try:
             result = await self.server.workspace_apply_edit_async(
                 types.ApplyWorkspaceEditParams(edit=edit, label=title)
             )
+            applied, reason = result.applied, result.failure_reason
         except Exception as error:  # the editor answered the request with an error
             log.warning("%s: workspace/applyEdit failed: %s", title, error)
-            self._tell(f"{title}: the editor did not apply the edit.")
-            return
-        if not result.applied:
-            reason = f": {result.failure_reason}" if result.failure_reason else ""
-            self._tell(f"{title}: the editor did not apply the edit{reason}.")
-            return
-        if not _edits_document(edit, document.uri):
-            return  # Write tests into a file of their own: nothing to wait for here
+            applied, reason = False, None
+        # Write tests into a file of their own has no version of this document to follow.
+        if _edits_document(edit, document.uri):
+            # Applied: wait for its didChange. Refused: for the user's, if that was why.
+            moved = await self._moved_on(document, version)
+            if moved and not applied:
+                log.info("%s: refused for version %d, the editor is further on", title, version)
+                return True
+        if not applied:
+            why = f": {reason}" if reason else ""
+            self._tell(f"{title}: the editor did not apply the edit{why}.")
+        return False
+
+    @staticmethod
+    async def _moved_on(document: Document, version: int) -> bool:
+        """Whether the editor tells a newer version of ``document`` within
+        :data:`EDIT_SEEN_SECONDS` (its ``didChange`` comes at its own pace)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + EDIT_SEEN_SECONDS
         while document.version == version and loop.time() < deadline:
             await asyncio.sleep(_EDIT_SEEN_POLL)
+        return document.version != version
 
     @contextlib.asynccontextmanager
     async def _turn_to_edit(self, uri: str, progress: WorkProgress) -> AsyncIterator[None]:
@@ -244,8 +260,11 @@ class ActionService:
                 if not answer.strip():
                     raise ActionFailed(f"{spec.title}: Codestral returned an empty answer.")
                 edit = self._place(spec, landing, answer)
-                if deliver is not None:
-                    await deliver(spec.title, edit, document)
+                for _attempt in range(_PLACINGS):
+                    if deliver is None or not await deliver(spec.title, edit, document):
+                        break
+                    landing = self._follow(spec, landing)
+                    edit = self._place(spec, landing, answer)
         except ActionFailed as failure:
             progress.end("failed")
             self._tell(failure.args[0])
