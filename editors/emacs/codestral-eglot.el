@@ -50,6 +50,27 @@ Keys are the settings of the codestral-ls README; read when the server starts."
 
 (add-to-list 'eglot-server-programs (cons codestral-eglot-modes #'codestral-eglot-contact))
 
+;;; Code actions: the edit lands without a y/n prompt.
+
+(defcustom codestral-eglot-confirm-edits nil
+  "Non-nil: ask before applying a code action's edit, as eglot does for other servers.
+Off by default: the answer arrives seconds after the action was picked, often while you
+type, and eglot's \"Proceed? (y or n)\" then takes your keystrokes as answers (a space
+is a yes) and drops the others.  You asked for the edit when you picked the action."
+  :type 'boolean)
+
+(defvar eglot-confirm-server-initiated-edits)  ; eglot 1.9-1.11 (Emacs 28)
+(defvar eglot-confirm-server-edits)            ; eglot 1.12 and later (Emacs 29+)
+
+(cl-defmethod eglot-handle-request :around
+  ((_server codestral-eglot-server) (_method (eql workspace/applyEdit)) &rest _)
+  "Apply codestral-ls's edits as `codestral-eglot-confirm-edits' says."
+  (if codestral-eglot-confirm-edits
+      (cl-call-next-method)
+    (let ((eglot-confirm-server-initiated-edits nil)
+          (eglot-confirm-server-edits nil))
+      (cl-call-next-method))))
+
 ;;; Switches and status: M-x codestral-toggle (C-u: this buffer only), the mode line.
 
 (defvar codestral-status nil

@@ -91,3 +91,4 @@ def test_eglot_completion_at_point_inserts_the_completion(
     assert result["unchanged-after-command"] is True  # answered before the edit was ready
     print(f"executeCommand answered in {result['command-seconds'] * 1000:.0f} ms")
     assert result["after-action"] == REFACTORED + "\n"
+    assert "asked" not in result, result["asked"]  # no y/n to eat the keys typed meanwhile
