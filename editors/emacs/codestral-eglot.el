@@ -24,8 +24,19 @@
   "The server command and its arguments."
   :type '(repeat string))
 
+(defalias 'codestral--chat-parent-mode
+  (if (fboundp 'markdown-mode) 'markdown-mode 'text-mode))
+
+(define-derived-mode codestral-chat-mode codestral--chat-parent-mode "Codestral-Chat"
+  "A chat with Codestral in a file named *.codestral.md.
+Write a question under a `## You' heading, then `eglot-code-actions' and Codestral: Reply:
+the answer is appended under `## Codestral', with a new `## You' for the next question.")
+
+(add-to-list 'auto-mode-alist '("\\.codestral\\.md\\'" . codestral-chat-mode))
+(add-hook 'codestral-chat-mode-hook #'eglot-ensure)  ; the file is there to talk to it
+
 (defcustom codestral-eglot-modes
-  '(python-mode python-ts-mode js-mode js-ts-mode typescript-mode typescript-ts-mode
+  '(codestral-chat-mode python-mode python-ts-mode js-mode js-ts-mode typescript-mode typescript-ts-mode
     tsx-ts-mode rust-mode rust-ts-mode go-mode go-ts-mode c-mode c-ts-mode c++-mode
     c++-ts-mode java-mode java-ts-mode ruby-mode ruby-ts-mode lua-mode sh-mode bash-ts-mode)
   "Major modes in which eglot starts codestral-ls."

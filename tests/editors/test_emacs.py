@@ -92,3 +92,19 @@ def test_eglot_completion_at_point_inserts_the_completion(
     print(f"executeCommand answered in {result['command-seconds'] * 1000:.0f} ms")
     assert result["after-action"] == REFACTORED + "\n"
     assert "asked" not in result, result["asked"]  # no y/n to eat the keys typed meanwhile
+
+
+def test_a_chat_file_gets_its_mode_eglot_and_reply(fake: FakeMistral, tmp_path: Path) -> None:
+    """A *.codestral.md file opened in Fundamental mode, where eglot could not start
+    ("couldn't guess for 'fundamental-mode'") and Reply was out of reach in Emacs."""
+    emacs = _emacs_with_eglot()
+    fake.chat_responder = lambda body: "Four."
+    chat = tmp_path / "notes.codestral.md"
+    chat.write_text("## You\n\nWhat is 2 + 2?\n", encoding="utf-8")
+    driver = Path(__file__).with_name("emacs_chat_driver.el")
+    result = run_emacs(emacs, fake, tmp_path, driver, {"CODESTRAL_TEST_FILE": str(chat)})
+    assert result["ok"] is True, result.get("error")
+    assert result["mode"] == "codestral-chat-mode"
+    assert result["actions"] == ["Codestral: Reply"]
+    assert "## Codestral\n\nFour.\n" in result["after"], result["after"]
+    assert fake.chat_requests[-1].body["messages"][-1]["content"].startswith("What is 2 + 2?")
