@@ -37,6 +37,12 @@ def test_languages_toml_adds_codestral_to_common_languages() -> None:
     assert "apiKey" not in server.get("config", {}), "the key belongs in the environment"
     languages = {entry["name"]: entry["language-servers"] for entry in config["language"]}
     assert {"python", "rust", "go", "typescript", "javascript", "c", "cpp"} <= set(languages)
+    # Chat files are a language of their own, served by codestral alone (Reply only).
+    [chat] = [entry for entry in config["language"] if entry["name"] == "codestral-chat"]
+    assert chat["file-types"] == [{"glob": "*.codestral.md"}] and chat["grammar"] == "markdown"
+    assert languages.pop("codestral-chat") == [
+        {"name": "codestral", "only-features": ["code-action"]}
+    ]
     for name, servers in languages.items():
         *usual, ours = servers
         assert usual and all(isinstance(s, str) for s in usual), name
