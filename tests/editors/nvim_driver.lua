@@ -18,6 +18,7 @@ local visual_action_scenario
 local killed_scenario
 local action_done_scenario
 local write_tests_scenario
+local hidden_buffer_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -344,6 +345,36 @@ leave_scenario = function(bufnr, client)
   finish(true)
 end
 
+--- A second file opened, then left hidden: typing in the first asks for the first only (a
+--- tester saw every attached buffer asked for, at the current window's cursor).
+hidden_buffer_scenario = function(bufnr, client)
+  local other = vim.fs.joinpath(vim.fs.dirname(vim.api.nvim_buf_get_name(bufnr)), 'other.py')
+  vim.fn.writefile({ 'OTHER = 1', '', 'def other_function():', '    return OTHER' }, other)
+  vim.cmd.edit(vim.fn.fnameescape(other))
+  local other_bufnr = vim.api.nvim_get_current_buf()
+  wait_until('the client attached to the other file', function()
+    return vim.lsp.get_clients({ bufnr = other_bufnr, name = 'codestral' })[1]
+  end)
+  vim.cmd.buffer(bufnr)
+  local asked = {}
+  local request = client.request
+  client.request = function(self, method, params, ...)
+    if method == 'textDocument/inlineCompletion' then
+      asked[#asked + 1] = vim.fs.basename(params.textDocument.uri)
+    end
+    return request(self, method, params, ...)
+  end
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.api.nvim_input('Aa')
+  -- Both buffers' 200 ms timers start with InsertEnter: the other one's request, if any, left
+  -- before this buffer's answer came back.
+  result.ghost = wait_until('ghost text', function()
+    return ghost_text(bufnr)
+  end)
+  result.asked = asked
+  finish(true)
+end
+
 --- A code action picked from a selection: Neovim stayed in visual mode, and "-- VISUAL --"
 --- covered the action's progress line and errors.
 visual_action_scenario = function(bufnr)
@@ -461,6 +492,7 @@ h.run(function()
     pacing = pacing_scenario,
     enter = enter_scenario,
     leave = leave_scenario,
+    hidden_buffer = hidden_buffer_scenario,
     visual_action = visual_action_scenario,
     killed = killed_scenario,
     action_done = action_done_scenario,

@@ -251,6 +251,18 @@ def test_leaving_insert_mode_before_neovim_asks_asks_nothing(
     assert fake.fim_requests == []
 
 
+def test_a_hidden_buffer_does_not_ask_for_ghost_text(fake: FakeMistral, tmp_path: Path) -> None:
+    """A tester saw this Neovim (0.12-dev) ask for every attached buffer at each keystroke,
+    at the current window's cursor (two files on the command line, ``:bn``, the client's
+    stdin logged): two paid calls per pause, one sending the hidden file's text. Not seen
+    this way (a file opened, then left hidden): it must stay so."""
+    fake.fim_responder = _fim
+    result = run_neovim(fake, tmp_path, SOURCE, "hidden_buffer")
+    assert result["ghost"]["text"] == " + b"
+    assert set(result["asked"]) == {"calc.py"}, result["asked"]
+    assert not any("OTHER" in r.body["prompt"] for r in fake.fim_requests)
+
+
 def test_a_code_action_from_a_selection_leaves_visual_mode(
     fake: FakeMistral, tmp_path: Path
 ) -> None:
