@@ -18,6 +18,7 @@ local visual_action_scenario
 local killed_scenario
 local action_done_scenario
 local write_tests_scenario
+local health_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -441,6 +442,17 @@ killed_scenario = function(bufnr)
   finish(true)
 end
 
+--- :checkhealth codestral once the server told its state (codestral/status): its verdict on
+--- the key and the endpoint.
+health_scenario = function()
+  result.status = wait_until('the status told', function()
+    return require('codestral.status').current
+  end)
+  vim.cmd('checkhealth codestral')
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish(true)
+end
+
 h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -465,6 +477,7 @@ h.run(function()
     killed = killed_scenario,
     action_done = action_done_scenario,
     write_tests = write_tests_scenario,
+    health = health_scenario,
   }
   local scenario = scenarios[vim.env.CODESTRAL_TEST_SCENARIO]
   if scenario then
