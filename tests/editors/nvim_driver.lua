@@ -19,6 +19,7 @@ local killed_scenario
 local action_done_scenario
 local write_tests_scenario
 local hidden_buffer_scenario
+local health_scenario
 
 local harness = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
 local h = harness.new({
@@ -472,6 +473,17 @@ killed_scenario = function(bufnr)
   finish(true)
 end
 
+--- :checkhealth codestral once the server told its state (codestral/status): its verdict on
+--- the key and the endpoint.
+health_scenario = function()
+  result.status = wait_until('the status told', function()
+    return require('codestral.status').current
+  end)
+  vim.cmd('checkhealth codestral')
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish(true)
+end
+
 h.run(function()
   vim.cmd.edit(vim.fn.fnameescape(source_file))
   local bufnr = vim.api.nvim_get_current_buf()
@@ -497,6 +509,7 @@ h.run(function()
     killed = killed_scenario,
     action_done = action_done_scenario,
     write_tests = write_tests_scenario,
+    health = health_scenario,
   }
   local scenario = scenarios[vim.env.CODESTRAL_TEST_SCENARIO]
   if scenario then

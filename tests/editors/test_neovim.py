@@ -308,3 +308,46 @@ def test_write_tests_says_which_file_got_them(fake: FakeMistral, tmp_path: Path)
     assert result["told"].startswith("Codestral: Write tests → test_calc.py"), result["told"]
     assert "not saved" in result["told"]
     assert result["windows"] == 1 and result["current"] is True
+
+
+def _health(fake: FakeMistral, tmp_path: Path, settings: str, **env: str) -> tuple[dict, str]:
+    """:checkhealth codestral with ``settings`` in setup() and the editor's key variables
+    replaced by ``env``, once the server has told its state."""
+    init = readme_snippet("nvim-init").replace("setup({})", f"setup({{ settings = {settings} }})")
+    extra = {"CODESTRAL_API_KEY": "", **env}
+    result = run_neovim(fake, tmp_path, SOURCE, "health", init, extra_env=extra)
+    return result["status"], "\n".join(result["health"])
+
+
+def test_checkhealth_knows_the_gateway_key(fake: FakeMistral, tmp_path: Path) -> None:
+    """The LiteLLM recipe (README "Teams and gateways"): CODESTRAL_API_BASE and
+    CODESTRAL_SELF_HOSTED_API_KEY only. Completions worked; :checkhealth said "ERROR no key"."""
+    status, health = _health(fake, tmp_path, "{}", CODESTRAL_SELF_HOSTED_API_KEY="gateway-key")
+    assert status["state"] == "idle", status
+    assert "OK CODESTRAL_SELF_HOSTED_API_KEY is set" in health, health
+    assert "ERROR" not in health and "WARNING" not in health, health
+    assert "gateway-key" not in health
+
+
+def test_checkhealth_accepts_a_keyless_server(fake: FakeMistral, tmp_path: Path) -> None:
+    """A self-hosted server on loopback that needs no key, chosen in setup() settings."""
+    status, health = _health(
+        fake, tmp_path, f"{{ apiBase = '{fake.base_url}' }}", CODESTRAL_API_BASE=""
+    )
+    assert status["state"] == "idle", status
+    assert "OK no key sent to 127.0.0.1" in health, health
+    assert "ERROR" not in health and "WARNING" not in health, health
+
+
+def test_checkhealth_tells_the_servers_own_verdict(fake: FakeMistral, tmp_path: Path) -> None:
+    """A key is there, but the server refuses plain http to a non-local host: health says
+    what the server says (and names the gateway's own variable for a selfHostedApiKey)."""
+    status, health = _health(
+        fake,
+        tmp_path,
+        "{ apiBase = 'http://gateway.example/v1', selfHostedApiKey = 'gateway-key' }",
+    )
+    assert status["state"] == "no-key", status
+    assert "ERROR Codestral is not set up: plain http" in health, health
+    assert "prefer the environment (CODESTRAL_SELF_HOSTED_API_KEY)" in health, health
+    assert "gateway-key" not in health

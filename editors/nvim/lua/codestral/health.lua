@@ -1,13 +1,64 @@
 --- :checkhealth codestral: the server binary, the key, the client and the last error.
 local M = {}
 
-local function key_source()
-  for _, name in ipairs({ 'CODESTRAL_API_KEY', 'MISTRAL_API_KEY' }) do
-    local value = vim.env[name]
-    if value and value ~= '' then
-      return name
-    end
+local PLATFORM_HOSTS = { ['api.mistral.ai'] = true, ['api.eu.mistral.ai'] = true, ['api.us.mistral.ai'] = true }
+
+local function host_of(base)
+  local authority = base and base:match('^%a[%w+.-]*://([^/?#]*)')
+  authority = authority and authority:gsub('^.*@', '')
+  return authority and (authority:match('^%[([^%]]*)%]') or authority:match('^[^:]*')):lower()
+end
+
+--- The key the server will send, by the rules of codestral_ls/endpoint.py (README "Teams and
+--- gateways"): 'ok' | 'info' | 'error', the line, the advice (errors); and the endpoint. cmd_env wins
+--- over Neovim's own environment, as it does for the server.
+local function key_check(settings, cmd_env)
+  local function env(name)
+    local value = cmd_env[name] or vim.env[name]
+    return value ~= '' and value or nil
   end
+  local function key(name)
+    return env(name) and ('%s is set%s (its value is not shown)'):format(name, cmd_env[name] and ' in cmd_env' or '')
+  end
+  local setting_key = (settings.apiKey or settings.api_key) and 'key given in the apiKey setting'
+  local base = settings.apiBase or settings.api_base or env('CODESTRAL_API_BASE')
+  local default = not base
+  if default then
+    local only_mistral = env('MISTRAL_API_KEY') and not env('CODESTRAL_API_KEY') and not setting_key
+    base = only_mistral and 'https://api.mistral.ai/v1' or 'https://codestral.mistral.ai/v1'
+  end
+  local host = host_of(base) or ''
+  local endpoint = base .. (default and ' (default)' or '')
+  if PLATFORM_HOSTS[host] or host == 'codestral.mistral.ai' then
+    local wanted = PLATFORM_HOSTS[host] and 'MISTRAL_API_KEY' or 'CODESTRAL_API_KEY'
+    local found = setting_key or key(wanted)
+    if found then
+      return 'ok', found, nil, endpoint
+    end
+    local line = default and 'no key: neither CODESTRAL_API_KEY nor MISTRAL_API_KEY is set'
+      or ('no key for %s: %s is not set'):format(host, wanted)
+    return 'error', line, { ('export %s=... in the shell that starts Neovim'):format(wanted) }, endpoint
+  end
+  -- Any other host (a gateway, a self-hosted server) gets its own key, or none; a Mistral key
+  -- only if the user's environment trusts it (loopback, CODESTRAL_ALLOWED_HOSTS, CODESTRAL_API_BASE).
+  local own = (settings.selfHostedApiKey or settings.self_hosted_api_key) and 'key given in the selfHostedApiKey setting'
+    or key('CODESTRAL_SELF_HOSTED_API_KEY')
+  local mistral = setting_key or key('CODESTRAL_API_KEY') or key('MISTRAL_API_KEY')
+  local trusted = vim.tbl_contains({ 'localhost', 'localhost.localdomain', '::1' }, host)
+    or host:match('^127%.%d+%.%d+%.%d+$')
+    or host == host_of(env('CODESTRAL_API_BASE'))
+  for allowed in (env('CODESTRAL_ALLOWED_HOSTS') or ''):gmatch('[^,]+') do
+    trusted = trusted or vim.trim(allowed):lower() == host
+  end
+  if own or (trusted and mistral) then
+    return 'ok', own or mistral, nil, endpoint
+  elseif mistral then
+    return 'info', ('no key sent to %s: your Mistral key goes to an apiBase from settings only on loopback '
+      .. 'and CODESTRAL_ALLOWED_HOSTS (if it asks for a key: list it there, or set CODESTRAL_SELF_HOSTED_API_KEY)')
+      :format(host), nil, endpoint
+  end
+  return 'ok', ('no key sent to %s (a self-hosted server or gateway may need none; if it asks for one: '
+    .. 'CODESTRAL_SELF_HOSTED_API_KEY)'):format(host), nil, endpoint
 end
 
 function M.check()
@@ -41,20 +92,26 @@ function M.check()
   end
 
   health.start('codestral: key')
-  local env = opts.cmd_env or {}
   local settings = opts.settings or {}
-  if settings.apiKey or settings.api_key or settings.selfHostedApiKey then
-    health.warn('a key is set in setup() settings; prefer the environment (CODESTRAL_API_KEY)')
-  elseif env.CODESTRAL_API_KEY or env.MISTRAL_API_KEY then
-    health.ok('key given in cmd_env')
-  elseif key_source() then
-    health.ok(key_source() .. ' is set (its value is not shown)')
-  else
-    health.error('no key: neither CODESTRAL_API_KEY nor MISTRAL_API_KEY is set',
-      { 'export CODESTRAL_API_KEY=... in the shell that starts Neovim' })
+  local instead = (settings.apiKey or settings.api_key) and 'CODESTRAL_API_KEY'
+    or (settings.selfHostedApiKey or settings.self_hosted_api_key) and 'CODESTRAL_SELF_HOSTED_API_KEY'
+  if instead then
+    health.warn(('a key is set in setup() settings; prefer the environment (%s)'):format(instead))
   end
-  local base = settings.apiBase or env.CODESTRAL_API_BASE or vim.env.CODESTRAL_API_BASE
-  health.info('endpoint: ' .. (base or 'https://codestral.mistral.ai/v1 (default)'))
+  local level, line, advice, endpoint = key_check(settings, opts.cmd_env or {})
+  -- A running server has told its own verdict (codestral/status): it outranks this reading of
+  -- its rules, which cannot see every environment the server may have been given.
+  local now = require('codestral.status').current
+  local told = #vim.lsp.get_clients({ name = 'codestral' }) > 0 and now
+    and not vim.tbl_contains({ 'disabled', 'stopped' }, now.state) and now
+  if told and told.state == 'no-key' then
+    health.error(told.message)
+  elseif told and level == 'error' then
+    health.ok('the server has a key (' .. told.message .. ')')
+  else
+    health[level](line, advice)
+  end
+  health.info('endpoint: ' .. endpoint)
 
   health.start('codestral: client')
   local clients = vim.lsp.get_clients({ name = 'codestral' })
