@@ -2,25 +2,7 @@
 ;; Opens $CODESTRAL_TEST_FILE (a chat file: codestral-eglot gives it codestral-chat-mode and
 ;; starts eglot), lists the code actions at the end and runs Codestral: Reply as
 ;; `eglot-code-actions' would. Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.
-(require 'json)
-(require 'cl-lib)
-
-(defvar codestral-test--result nil)
-
-(defun codestral-test--finish (ok &optional error)
-  (push (cons 'ok (if ok t :json-false)) codestral-test--result)
-  (when error (push (cons 'error error) codestral-test--result))
-  (with-temp-file (getenv "CODESTRAL_TEST_RESULT")
-    (insert (json-encode codestral-test--result)))
-  (ignore-errors (eglot-shutdown (eglot-current-server)))
-  (kill-emacs 0))
-
-(defun codestral-test--wait (what predicate seconds)
-  (let ((deadline (+ (float-time) seconds)) value)
-    (while (not (setq value (funcall predicate)))
-      (when (> (float-time) deadline) (error "Timed out waiting for %s" what))
-      (accept-process-output nil 0.05))
-    value))
+(load (expand-file-name "emacs_test_support.el" (file-name-directory load-file-name)))
 
 (condition-case err
     (progn

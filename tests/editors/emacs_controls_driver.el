@@ -3,25 +3,7 @@
 ;; completions off (M-x codestral-disable), asks for a completion, turns them back on and asks
 ;; again, then once more while the fake refuses the key; after each, what C-M-i's echo area
 ;; says. Writes what it saw to $CODESTRAL_TEST_RESULT as JSON.  Every wait is bounded.
-(require 'cl-lib)
-(require 'json)
-
-(defvar codestral-test--result nil)
-
-(defun codestral-test--finish (ok &optional error)
-  (push (cons 'ok (if ok t :json-false)) codestral-test--result)
-  (when error (push (cons 'error error) codestral-test--result))
-  (with-temp-file (getenv "CODESTRAL_TEST_RESULT")
-    (insert (json-encode codestral-test--result)))
-  (ignore-errors (eglot-shutdown (eglot-current-server)))
-  (kill-emacs 0))
-
-(defun codestral-test--wait (what predicate seconds)
-  (let ((deadline (+ (float-time) seconds)) value)
-    (while (not (setq value (funcall predicate)))
-      (when (> (float-time) deadline) (error "Timed out waiting for %s" what))
-      (accept-process-output nil 0.05))
-    value))
+(load (expand-file-name "emacs_test_support.el" (file-name-directory load-file-name)))
 
 (defun codestral-test--candidates ()
   (goto-char (point-min))
