@@ -198,6 +198,26 @@ async def test_reply_in_a_chat_buffer(
     assert roles == ["system", "user", "assistant", "user"]
 
 
+async def test_a_reply_to_code_pasted_without_its_closing_fence_stays_out_of_the_code(
+    fake: FakeMistral, editor: ActionEditor, workdir: Path
+) -> None:
+    """A question ending inside a code block: the Reply closes it first, or its headings are
+    code and the next Reply sends the whole chat as one question."""
+    uri = uri_in(workdir, "pasted.codestral.md")
+    editor.open(uri, "## You\n\nWhy is this slow?\n\n```python\nfor x in xs:\n    total += x\n")
+    answer_with(fake, "Use `sum(xs)`.")
+    await run_action(editor, uri, cursor(editor, uri, "Why"), "Codestral: Reply")
+    assert editor.texts[uri].endswith(
+        "    total += x\n```\n\n## Codestral\n\nUse `sum(xs)`.\n\n## You\n\n"
+    )
+    editor.type_at_end(uri, "And for a generator?\n")
+    await run_action(editor, uri, cursor(editor, uri, "generator"), "Codestral: Reply")
+    messages = fake.chat_requests[1].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2]["content"] == "Use `sum(xs)`."
+    assert messages[3]["content"] == "And for a generator?"
+
+
 # -- test files --------------------------------------------------------------------------------
 
 

@@ -122,20 +122,38 @@ def reply_text(answer: str, document_text: str, newline: str = "\n") -> str:
 
     The answer goes under its own heading, separated from what precedes it by one blank line
     whatever the buffer ended with, and a fresh ``## You`` section waits for the next question.
+    A code block left open, by the question (code pasted without its closing fence) or by the
+    answer (cut short), is closed: else both headings after it would be read as code.
     """
-    if not document_text.strip() or document_text.endswith(("\n\n", "\r\n\r\n")):
+    close = _closing(document_text, newline)
+    before = document_text + close
+    if not before.strip() or before.endswith(("\n\n", "\r\n\r\n")):
         lead = ""
-    elif document_text.endswith(("\n", "\r")):
+    elif before.endswith(("\n", "\r")):
         lead = newline
     else:
         lead = newline * 2
     body = answer.replace("\r\n", "\n").strip("\n").rstrip()
     fence = _open_fence(body)
-    if fence is not None:  # close it, or the next "## You" would be read as code
+    if fence is not None:
         body += "\n" + fence
     body = body.replace("\n", newline)
     parts = [ASSISTANT_HEADING, "", body, "", USER_HEADING, "", ""]
-    return lead + newline.join(parts)
+    return close + lead + newline.join(parts)
+
+
+def _closing(document_text: str, newline: str) -> str:
+    """The fence line that closes a code block ``document_text`` leaves open (``""``: none).
+
+    The question is the end of the document: a user who pastes "```python" and code and asks
+    away never closes the block, and the reply appended after it, its ``## Codestral`` and the
+    next ``## You`` would then be code, the whole chat one question.
+    """
+    fence = _open_fence(document_text)
+    if fence is None:
+        return ""
+    start = "" if document_text.endswith(("\n", "\r")) else newline
+    return start + fence + newline
 
 
 __all__ = [
