@@ -38,6 +38,11 @@ def at(editor: ActionEditor, needle: str) -> types.Range:
     return types.Range(start=position, end=position)
 
 
+def at_start() -> types.Range:
+    start = types.Position(line=0, character=0)
+    return types.Range(start=start, end=start)
+
+
 def diagnostic(editor: ActionEditor) -> types.Diagnostic:
     return types.Diagnostic(range=at(editor, "return total"), message="possible division by zero")
 
@@ -405,6 +410,45 @@ async def test_a_selection_too_large_to_send_is_refused_without_a_request(
     assert message == (
         "Codestral: Explain: 138,008 characters is too much at once (at most 100,000). Select less."
     ), message
+    assert fake.chat_requests == []
+
+
+async def test_a_long_chat_sends_its_newest_turns_and_says_so(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    """Four turns of 30,000 characters and a question: the two newest turns fit in 100,000
+    characters with the question and the system prompt, the two oldest are left out."""
+    uri = "file:///work/project/long.codestral.md"
+    turns = [f"{word} " * 10_000 for word in ("q1", "a1", "q2", "a2")]
+    text = "## You\n\n{}\n\n## Codestral\n\n{}\n\n## You\n\n{}\n\n## Codestral\n\n{}\n\n".format(
+        *turns
+    )
+    editor.open(uri, text + "## You\n\nAnd now?\n", "markdown")
+    fake.chat_responder = lambda body: "Like that."
+    await editor.run(await editor.action(uri, at_start(), "Codestral: Reply"))
+    assert editor.texts[uri].endswith("And now?\n\n## Codestral\n\nLike that.\n\n## You\n\n")
+    [request] = fake.chat_requests
+    sent = request.body["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert [m["content"] for m in sent[1:]] == [turns[2].strip(), turns[3].strip(), "And now?"]
+    begin = editor.client.progress_reports[editor.progress_token()][0]
+    assert begin.title == "Codestral: Reply (older 2 turns left out)"
+    assert editor.client.messages == []
+
+
+async def test_a_question_too_long_to_send_is_refused_without_a_request(
+    fake: FakeMistral, editor: ActionEditor
+) -> None:
+    uri = "file:///work/project/huge.codestral.md"
+    editor.open(uri, "## You\n\n" + "why " * 25_000 + "?\n", "markdown")
+    action = await editor.action(uri, at_start(), "Codestral: Reply")
+    resolved = await editor.resolve(action)
+    assert resolved.edit is None
+    await editor.until(lambda: len(editor.client.messages) == 1)
+    assert editor.client.messages[0].message == (
+        "Codestral: Reply: 100,001 characters is too much at once (at most 100,000). "
+        "Shorten the question."
+    )
     assert fake.chat_requests == []
 
 

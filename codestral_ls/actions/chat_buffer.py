@@ -14,9 +14,9 @@ A file whose name ends in ``.codestral.md`` is a chat buffer::
 
 Level-2 headings name who speaks: ``You``/``User``/``Me`` for the user, ``Codestral``/
 ``Assistant``/``AI`` for the model, ``System`` for an optional system prompt of this chat.
-Other headings are ordinary text of the current message. "Codestral: Reply" sends the whole
-conversation and appends the answer under ``## Codestral``, then opens a new ``## You`` section
-for the next question.
+Other headings are ordinary text of the current message. "Codestral: Reply" sends the
+conversation (its newest turns, up to a size: ``prompts.newest_that_fit``) and appends the
+answer under ``## Codestral``, then opens a new ``## You`` section for the next question.
 """
 
 from __future__ import annotations

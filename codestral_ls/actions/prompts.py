@@ -155,6 +155,33 @@ def chat_messages(
     return messages
 
 
+def newest_that_fit(
+    messages: Sequence[dict[str, str]], budget: int
+) -> tuple[list[dict[str, str]], int]:
+    """``messages`` with only the newest turns that fit in ``budget`` characters of content,
+    and how many older turns were left out.
+
+    A chat buffer grows with every Reply, and sending all of it costs more each time until
+    the model's context refuses it. The system prompt and the last message (the question)
+    are always kept, whatever their size (the caller refuses a question over the budget);
+    the turns before the question are taken newest first, as long as everything fits. What
+    is kept starts with a user turn when older ones were left out: Mistral refuses an
+    assistant turn right after the system prompt.
+    """
+    system = [m for m in messages if m["role"] == "system"]
+    turns = [m for m in messages if m["role"] != "system"]
+    if not turns:
+        return list(messages), 0
+    used = sum(len(m["content"]) for m in system) + len(turns[-1]["content"])
+    first = len(turns) - 1
+    while first > 0 and used + len(turns[first - 1]["content"]) <= budget:
+        first -= 1
+        used += len(turns[first]["content"])
+    while 0 < first < len(turns) - 1 and turns[first]["role"] != "user":
+        first += 1
+    return system + turns[first:], first
+
+
 def describe_diagnostic(diagnostic: Mapping[str, Any], first_line: int) -> str:
     """One diagnostic as a prompt line: ``- line 3: error: undefined name (pyflakes)``."""
     line = diagnostic.get("line")
@@ -218,5 +245,6 @@ __all__ = [
     "describe_diagnostic",
     "fenced",
     "file_name",
+    "newest_that_fit",
     "system_prompt",
 ]

@@ -95,7 +95,9 @@ class WorkProgress:
         self._reported = 0
         self.cancelled: asyncio.Future[Any] | None = None
 
-    async def begin(self) -> None:
+    async def begin(self, note: str = "") -> None:
+        """Show the progress; ``note`` goes beside the title ("Codestral: Reply (older 4
+        turns left out)"), for what the user should know from the start."""
         if not self._server.client_features.work_done_progress:
             return
         token = f"codestral-{uuid.uuid4()}"
@@ -110,7 +112,9 @@ class WorkProgress:
         progress.begin(
             token,
             types.WorkDoneProgressBegin(
-                title=self._title, cancellable=True, message="waiting for Codestral…"
+                title=f"{self._title} ({note})" if note else self._title,
+                cancellable=True,
+                message="waiting for Codestral…",
             ),
         )
 

@@ -45,9 +45,10 @@ from codestral_ls.messages import Notice, explain
 
 log = logging.getLogger(__name__)
 
-#: Most characters of code one action sends (~25k tokens, and about as many back for a
-#: Refactor): ``ggVG`` on a 20 MB file sent all of it, a 3 s upload the API would refuse.
-MAX_TARGET_CHARS = 100_000
+#: Most characters one action sends (~25k tokens, and about as many back for a Refactor):
+#: ``ggVG`` on a 20 MB file sent all of it, a 3 s upload the API would refuse. The code an
+#: action works on, and a Reply's conversation (its newest turns, the question at least).
+MAX_SENT_CHARS = 100_000
 #: How long an applied edit may wait for the editor's ``didChange`` before the next edit to
 #: the same document is made (eglot sends it on an idle timer of 0.5 s).
 EDIT_SEEN_SECONDS = 2.0
@@ -247,8 +248,8 @@ class ActionService:
         landing: placement.Landing | None = None
         try:
             document = self._current(request, spec)
-            messages, landing = self._plan(spec, request, document)
-            await progress.begin()
+            messages, landing, note = self._plan(spec, request, document)
+            await progress.begin(note)
             secrets = privacy.SecretMask(enabled=self.server.settings.mask_secrets)
             masked = [{**m, "content": secrets.mask(m["content"])} for m in messages]
             answer = secrets.unmask(await self._ask(masked, progress))
@@ -330,17 +331,15 @@ class ActionService:
 
     def _plan(
         self, spec: ActionSpec, request: ActionRequest, document: Document
-    ) -> tuple[list[dict[str, str]], placement.Landing]:
-        """The messages to send, and where the answer will land."""
+    ) -> tuple[list[dict[str, str]], placement.Landing, str]:
+        """The messages to send, where the answer will land, and a note for the progress
+        (what was left out of the messages, ``""`` for nothing)."""
         settings = self.server.settings
         overrides = settings.system_prompts
         version = request.version
         if spec.placement is Placement.APPEND_REPLY:
-            conversation = chat_buffer.parse_conversation(document.text)
-            if not chat_buffer.wants_reply(conversation):
-                raise ActionFailed(f"{spec.title}: write a question under '## You' first.")
-            messages = prompts.chat_messages(conversation, overrides)
-            return messages, placement.Landing(spec.placement, document, version)
+            messages, note = self._conversation(spec, document)
+            return messages, placement.Landing(spec.placement, document, version), note
 
         start = document.cursor(*request.start)
         end = document.cursor(*request.end)
@@ -348,11 +347,8 @@ class ActionService:
         if target is None:
             raise ActionFailed(f"{spec.title}: there is no code at the cursor.")
         size = document.offset(target.end) - document.offset(target.start)
-        if size > MAX_TARGET_CHARS:
-            raise ActionFailed(
-                f"{spec.title}: {size:,} characters is too much at once (at most "
-                f"{MAX_TARGET_CHARS:,}). Select less."
-            )
+        if size > MAX_SENT_CHARS:
+            raise ActionFailed(_too_much(spec, size, "Select less."))
         if spec.id == "custom" and not target.instruction:
             raise ActionFailed(f"{spec.title}: write '# codestral: <instruction>' above the code.")
         language = language_of(document.language_id, document.uri)
@@ -378,7 +374,31 @@ class ActionService:
             tests_uri=tests_uri,
             mark=placement.mark_target(document, target),
         )
-        return messages, landing
+        return messages, landing, ""
+
+    def _conversation(
+        self, spec: ActionSpec, document: Document
+    ) -> tuple[list[dict[str, str]], str]:
+        """A chat buffer's messages, its newest turns up to :data:`MAX_SENT_CHARS`, and what
+        the progress says about the older ones left out.
+
+        A long chat was sent whole at every Reply, until the API refused it; the question
+        itself is never cut, so one over the limit is refused before anything is sent.
+        """
+        conversation = chat_buffer.parse_conversation(document.text)
+        if not chat_buffer.wants_reply(conversation):
+            raise ActionFailed(f"{spec.title}: write a question under '## You' first.")
+        question = len(conversation[-1].content)
+        if question > MAX_SENT_CHARS:
+            raise ActionFailed(_too_much(spec, question, "Shorten the question."))
+        messages = prompts.chat_messages(conversation, self.server.settings.system_prompts)
+        kept, left_out = prompts.newest_that_fit(messages, MAX_SENT_CHARS)
+        if not left_out:
+            return kept, ""
+        log.info(
+            "%s: %d older turns left out, over %d characters", spec.id, left_out, MAX_SENT_CHARS
+        )
+        return kept, f"older {left_out} turn{'s' if left_out > 1 else ''} left out"
 
     def _place(
         self, spec: ActionSpec, landing: placement.Landing, answer: str
@@ -425,6 +445,12 @@ def _offer(
     else:
         action.command = command
     return action
+
+
+def _too_much(spec: ActionSpec, size: int, todo: str) -> str:
+    """The refusal of ``size`` characters, over :data:`MAX_SENT_CHARS`, before any request."""
+    limit = f"at most {MAX_SENT_CHARS:,}"
+    return f"{spec.title}: {size:,} characters is too much at once ({limit}). {todo}"
 
 
 def _stale(spec: ActionSpec) -> Notice:
