@@ -39,6 +39,7 @@ class ApiError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         missing_route: str | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -46,3 +47,8 @@ class ApiError(Exception):
         self.retry_after = retry_after
         #: The API route this endpoint lacks (``/fim/completions`` on a chat-only gateway).
         self.missing_route = missing_route
+        #: Why the API says it failed, in its own words from the error body: one line of at
+        #: most 200 characters, the key blanked out. A 400/422 is about what was sent (a
+        #: prompt over the model's context, a model the key may not use), which only this
+        #: reason tells the user.
+        self.reason = reason

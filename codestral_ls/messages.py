@@ -87,9 +87,22 @@ def explain(error: ApiError, endpoint: Endpoint, *, action: str | None = None) -
     """
     what, todo, detail = _described(error, endpoint)
     if action:
+        if error.kind is ErrorKind.INVALID and error.reason:
+            what = _refused(error)
         again = " Retry soon." if error.kind in _PASSING else ""
         return Notice(clip(f"{action} failed. {what}.{again}"), detail)
     return Notice(clip(what + todo), detail)
+
+
+def _refused(error: ApiError) -> str:
+    """What an action's refused request says: ``Refused (HTTP 400): <the API's reason>``.
+
+    A 400/422 is about what was sent (a prompt over the model's context, a model the key may
+    not use), which only the API's reason tells: "Codestral refused the request" alone left
+    the user guessing what to change.
+    """
+    status = f" (HTTP {error.status})" if error.status else ""
+    return f"Refused{status}: {(error.reason or '').rstrip('.')}"
 
 
 def in_brief(error: ApiError, endpoint: Endpoint) -> str:

@@ -376,10 +376,7 @@ class MistralClient:
 
     def _error(self, status: int, headers: httpx.Headers, body: str) -> ApiError:
         """The error for a non-200 answer; a key the API echoes back is blanked out of it."""
-        key = self.endpoint.api_key
-        if key:
-            body = body.replace(key, "<redacted>")
-        return _http_error(status, headers, body)
+        return _http_error(status, headers, body, self.endpoint.api_key)
 
 
 #: Tokens assumed when a request sets no ``max_tokens`` (the API's own limit is the model's).
@@ -555,8 +552,9 @@ def _describe_network(error: Exception) -> str:
     return f"network error ({type(error).__name__})"
 
 
-def _http_error(status: int, headers: httpx.Headers, body: str) -> ApiError:
-    detail = _error_detail(body)
+def _http_error(status: int, headers: httpx.Headers, body: str, key: str | None = None) -> ApiError:
+    """The error for an answer of ``status``; ``key`` (the one sent) never appears in it."""
+    detail = _error_detail(_redacted(body, key), key)
     retry_after = _retry_after(headers.get("retry-after"))
     if status in (401, 403):
         kind = ErrorKind.AUTH
@@ -576,7 +574,7 @@ def _http_error(status: int, headers: httpx.Headers, body: str) -> ApiError:
     else:
         kind = ErrorKind.BAD_RESPONSE
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
-    return ApiError(kind, message, status=status, retry_after=retry_after)
+    return ApiError(kind, message, status=status, retry_after=retry_after, reason=detail or None)
 
 
 #: Where error bodies keep their reason, most telling first (Mistral, OpenAI/LiteLLM, others).
@@ -584,14 +582,21 @@ _REASON_KEYS = ("message", "error", "detail", "msg", "error_description", "error
 _DETAIL_CHARS = 200
 
 
-def _error_detail(body: str) -> str:
+def _error_detail(body: str, key: str | None = None) -> str:
     """One readable sentence from an error body of any shape, nested or not.
 
     Mistral sends ``{"message": ...}`` or ``{"detail": [{"loc", "msg"}]}``; gateways wrap
     those as ``{"error": {"message": ...}}``, sometimes with the upstream's JSON as a string
     inside; what has no recognisable reason is shown as compact JSON, never as Python text.
+    ``key`` is blanked out of the decoded text too (JSON may escape it in the body), before
+    the sentence is cut, so no start of it is left either.
     """
-    return _one_line(_reason(body.strip(), depth=0))
+    return _one_line(_redacted(_reason(body.strip(), depth=0), key))
+
+
+def _redacted(text: str, key: str | None) -> str:
+    """``text`` with ``key`` blanked out, as the log scrubber blanks it."""
+    return text.replace(key, "<redacted>") if key else text
 
 
 def _reason(value: Any, depth: int) -> str:

@@ -633,6 +633,28 @@ async def test_api_failures_end_in_one_message_and_no_edit(
     assert editor.client.progress_reports[token][-1].message == "failed"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "Invalid model: codestral-2599"},
+        {"detail": "Invalid model: codestral-2599"},
+        {"error": {"message": "Invalid model: codestral-2599", "type": "invalid_request_error"}},
+    ],
+    ids=["message", "detail", "error-message"],
+)
+async def test_a_refused_request_says_the_apis_reason(
+    fake: FakeMistral, editor: ActionEditor, body: dict
+) -> None:
+    """A 400 is about what was sent, and only the API's reason says what (Mistral's
+    ``message``, FastAPI's ``detail``, a gateway's ``error.message``)."""
+    fake.script(Error(400, body=body))
+    action = await editor.action(URI, at(editor, "total = 0"), "Codestral: Explain")
+    message = await no_edit_and_one_message(editor, action)
+    assert (
+        message == "Codestral: Explain failed. Refused (HTTP 400): Invalid model: codestral-2599."
+    )
+
+
 async def test_a_hung_api_times_out_with_one_message(fake: FakeMistral) -> None:
     editor = await ActionEditor.start(
         fake.base_url, capabilities(resolve=False), options={"chatTimeoutMs": 1000}

@@ -29,6 +29,7 @@ ERRORS = [
     ApiError(ErrorKind.NOT_FOUND, "HTTP 307: the API redirects to evil.example", status=307),
     ApiError(ErrorKind.NOT_FOUND, "HTTP 404", status=404, missing_route="/fim/completions"),
     ApiError(ErrorKind.INVALID, "HTTP 422: " + "x" * 300, status=422),
+    ApiError(ErrorKind.INVALID, "HTTP 400: " + "y " * 99, status=400, reason="y " * 99),
     ApiError(ErrorKind.TIMEOUT, "the API stopped answering (read timeout)"),
     ApiError(ErrorKind.NETWORK, "could not connect to the API (connection refused)"),
     ApiError(ErrorKind.BAD_RESPONSE, "the API answered with malformed JSON"),
@@ -53,7 +54,7 @@ def test_every_outage_message_fits_one_line(error: ApiError, endpoint: Endpoint)
 
 
 def test_the_detail_says_what_the_summary_leaves_out() -> None:
-    notice = explain(ERRORS[7], ENDPOINTS[1])
+    notice = explain(ERRORS[8], ENDPOINTS[1])
     assert "read timeout" in notice.detail and "HTTPS_PROXY" in notice.detail
     assert "llm-gateway" in notice.summary
     assert notice.logged().startswith(notice.summary)
@@ -87,3 +88,19 @@ def test_action_refusals_fit_too() -> None:
     for spec in ACTIONS.values():
         for notice in (_stale(spec), _edited_meanwhile(spec)):
             assert fits(notice.summary) and notice.shown() == notice.summary, notice
+
+
+def test_an_action_refused_for_what_it_sent_says_the_apis_reason() -> None:
+    """A 400/422 is about what was sent: the API's reason is what the user can act on."""
+    reason = "Invalid model: codestral-2599"
+    error = ApiError(ErrorKind.INVALID, f"HTTP 400: {reason}.", status=400, reason=reason + ".")
+    notice = explain(error, ENDPOINTS[0], action="Codestral: Explain")
+    assert notice.summary == f"Codestral: Explain failed. Refused (HTTP 400): {reason}."
+    assert reason in notice.detail
+    long = ApiError(ErrorKind.INVALID, "HTTP 422", status=422, reason="z" * 200)
+    summary = explain(long, ENDPOINTS[0], action="Codestral: Reply").summary
+    assert summary.startswith("Codestral: Reply failed. Refused (HTTP 422): zzz") and fits(summary)
+    # Completions keep their sentence (and what to do); without a reason, so do actions.
+    assert "refused the request" in explain(error, ENDPOINTS[0]).summary
+    bare = ApiError(ErrorKind.INVALID, "HTTP 400", status=400)
+    assert "refused the request" in explain(bare, ENDPOINTS[0], action="Codestral: Explain").summary

@@ -10,8 +10,9 @@ import pytest
 import pytest_asyncio
 
 from codestral_ls.endpoint import Endpoint
+from codestral_ls.errors import ApiError, ErrorKind
 from codestral_ls.mistral_api import FimRequest, MistralClient, within
-from tests.fake_mistral import FakeMistral
+from tests.fake_mistral import Error, FakeMistral
 
 
 @pytest_asyncio.fixture
@@ -84,3 +85,47 @@ async def test_a_deadline_runs_the_work_in_the_callers_task() -> None:
     with pytest.raises(asyncio.TimeoutError):
         await within(0.001, asyncio.Event().wait())  # never set: always too late
     assert await within(5, asyncio.sleep(0, "done")) == "done"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (400, {"message": "Invalid model: codestral-2599"}, "Invalid model: codestral-2599"),
+        (400, {"detail": "Prompt too long"}, "Prompt too long"),
+        (400, {"error": {"message": "model not\nallowed", "code": 400}}, "model not allowed"),
+        (
+            422,
+            {"detail": [{"type": "missing", "loc": ["body", "model"], "msg": "Field required"}]},
+            "Field required (body.model)",
+        ),
+        (400, {"message": "no such model for key test-key"}, "no such model for key <redacted>"),
+        (400, rb'{"message": "key test\u002dkey"}', "key <redacted>"),  # escaped in JSON
+    ],
+    ids=["message", "detail", "error-message", "validation", "key", "escaped-key"],
+)
+async def test_a_refused_request_keeps_the_apis_reason(
+    fake: FakeMistral, client: MistralClient, status: int, body: object, reason: str
+) -> None:
+    """A 400/422 is about what was sent; only the API's reason says what (issue: a generic
+    "refused the request" left the user guessing), one line, and never the key."""
+    fake.script(Error(status, body=body))
+    with pytest.raises(ApiError) as raised:
+        async for _piece in client.chat_stream([{"role": "user", "content": "hi"}], model="m"):
+            pass
+    error = raised.value
+    assert (error.kind, error.status, error.reason) == (ErrorKind.INVALID, status, reason)
+    assert "test-key" not in str(error)
+
+
+async def test_a_long_reason_is_one_line_of_200_characters_at_most_without_the_key(
+    fake: FakeMistral, client: MistralClient
+) -> None:
+    """The key straddles the 200th character: blanked before the cut, no start of it left."""
+    message = "word\n" * 38 + "test-key " + "more " * 1000
+    fake.script(Error(400, body={"message": message}))
+    with pytest.raises(ApiError) as raised:
+        await client.fim(request("x = "), stream=False)
+    reason = raised.value.reason
+    assert reason is not None and "\n" not in reason and len(reason) <= 200
+    assert reason.startswith("word word") and reason.endswith("…")
+    assert "test-" not in reason and "<redacted" in reason
