@@ -7,8 +7,9 @@ split server-sent events like ``str.splitlines`` (at U+2028, U+0085 ...). Here:
 
 * requests ask for ``Accept-Encoding: identity``; a body compressed anyway is inflated here,
   one ``gzip`` or ``deflate`` layer at most, never past the cap (other encodings are refused);
-* :func:`iter_body` yields the raw, decoded bytes and raises :class:`BodyTooLarge` the
-  moment the cap is passed: the caller closes the response, the rest is never read;
+* :func:`iter_body` yields the raw, decoded bytes up to the cap and raises
+  :class:`BodyTooLarge` the moment it is passed: the caller closes the response, the rest is
+  never read;
 * :class:`SseLines` splits a byte stream into lines at CR, LF and CRLF only, as the SSE
   specification says, and decodes each line as UTF-8 on its own.
 """
@@ -47,6 +48,10 @@ async def iter_body(response: httpx.Response, cap: int) -> AsyncIterator[bytes]:
         data = inflate(raw, cap - total + 1) if inflate else raw
         total += len(data)
         if total > cap:
+            # What fits is handed over first: a truncating reader keeps the start of an
+            # error page that arrived in one piece (it kept nothing, reason included).
+            if within := data[: len(data) - (total - cap)]:
+                yield within
             raise BodyTooLarge(cap)
         if data:
             yield data

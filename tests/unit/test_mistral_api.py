@@ -129,3 +129,16 @@ async def test_a_long_reason_is_one_line_of_200_characters_at_most_without_the_k
     assert reason is not None and "\n" not in reason and len(reason) <= 200
     assert reason.startswith("word word") and reason.endswith("…")
     assert "test-" not in reason and "<redacted" in reason
+
+
+async def test_an_error_page_over_the_read_cap_keeps_its_start(
+    fake: FakeMistral, client: MistralClient
+) -> None:
+    """A 10 KB error page arrives in one piece, past the 8 KB read of an error body: its
+    first 8 KB are kept (nothing was, reason and log detail included)."""
+    page = "Gateway says: model not allowed\n" + "x" * 10_000
+    fake.script(Error(400, body=page.encode()))
+    with pytest.raises(ApiError) as raised:
+        await client.fim(request("x = "), stream=False)
+    reason = raised.value.reason
+    assert reason is not None and reason.startswith("Gateway says: model not allowed xxx")
