@@ -554,7 +554,7 @@ def _describe_network(error: Exception) -> str:
 
 def _http_error(status: int, headers: httpx.Headers, body: str, key: str | None = None) -> ApiError:
     """The error for an answer of ``status``; ``key`` (the one sent) never appears in it."""
-    detail = _error_detail(_redacted(body, key), key)
+    detail = _error_detail(body, key)
     retry_after = _retry_after(headers.get("retry-after"))
     if status in (401, 403):
         kind = ErrorKind.AUTH
