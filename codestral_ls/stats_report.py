@@ -4,6 +4,8 @@ Reads the file :mod:`codestral_ls.usage` writes; never touches the network. The 
 estimate from the tokens counted and a price per million tokens (defaults: Mistral's
 published Codestral prices, USD 0.30 in and 0.90 out; set yours with ``--prompt-price`` and
 ``--completion-price``, or ``CODESTRAL_PRICE_PROMPT`` / ``CODESTRAL_PRICE_COMPLETION``).
+A price set in one of those variables is checked like one given on the command line: a typo
+in it is an error that names the variable, not a report at a price nobody chose.
 ``--plot FILE`` draws the acceptance rate and calls per hour with matplotlib, an optional
 extra (``pip install 'codestral-ls[plot]'``).
 
@@ -25,10 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from codestral_ls.usage import Counts, hour_of, parse, usage_file
+from codestral_ls.usage import Counts, hour_of, parse, read_text, usage_file
 
 DEFAULT_PROMPT_PRICE = 0.30
 DEFAULT_COMPLETION_PRICE = 0.90
+PROMPT_PRICE_VARIABLE = "CODESTRAL_PRICE_PROMPT"
+COMPLETION_PRICE_VARIABLE = "CODESTRAL_PRICE_COMPLETION"
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prompt-price",
         type=price,
-        default=_price_from_env("CODESTRAL_PRICE_PROMPT", DEFAULT_PROMPT_PRICE),
-        help="USD per million prompt tokens (default: %(default)s)",
+        default=None,
+        help=f"USD per million prompt tokens (default: ${PROMPT_PRICE_VARIABLE}, else "
+        f"{DEFAULT_PROMPT_PRICE})",
     )
     parser.add_argument(
         "--completion-price",
         type=price,
-        default=_price_from_env("CODESTRAL_PRICE_COMPLETION", DEFAULT_COMPLETION_PRICE),
-        help="USD per million completion tokens (default: %(default)s)",
+        default=None,
+        help=f"USD per million completion tokens (default: ${COMPLETION_PRICE_VARIABLE}, "
+        f"else {DEFAULT_COMPLETION_PRICE})",
     )
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="also draw the last week per hour into PNG"
@@ -79,11 +85,19 @@ def price(text: str) -> float:
     return value
 
 
-def _price_from_env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
+def _price_or_default(given: float | None, variable: str, default: float) -> float:
+    """The price given on the command line, else the one in ``variable``, else ``default``.
+    A variable that holds no price fails, naming it: falling back to the default, a typo
+    (``0,30``) printed a cost at Mistral's list price that looked like the user's own."""
+    if given is not None:
+        return given
+    text = os.environ.get(variable, "").strip()
+    if not text:
         return default
+    try:
+        return price(text)
+    except argparse.ArgumentTypeError as error:
+        raise _Failure(f"{variable} {error}") from None
 
 
 #: The exit status when there is nothing to report from (see the module's docstring).
@@ -97,11 +111,19 @@ class _Failure(Exception):
 def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
     try:
+        prices = Prices(
+            _price_or_default(args.prompt_price, PROMPT_PRICE_VARIABLE, DEFAULT_PROMPT_PRICE),
+            _price_or_default(
+                args.completion_price, COMPLETION_PRICE_VARIABLE, DEFAULT_COMPLETION_PRICE
+            ),
+        )
         path, totals = _counts(args.file)
+        if args.plot is not None and args.plot.is_dir():
+            # matplotlib saved a chart named "/tmp" as "/tmp.png", beside the folder named.
+            raise _Failure(f"cannot write {args.plot}: it is a folder; name the PNG file")
     except _Failure as failure:
         print(f"codestral-ls stats: {failure}", file=sys.stderr)
         return CANNOT_REPORT
-    prices = Prices(args.prompt_price, args.completion_price)
     print(f"Codestral usage on this machine ({path}); nothing here is ever sent anywhere.")
     for title, hours in (("Last 24 hours", 24), ("Last 7 days", 24 * 7)):
         print()
@@ -134,7 +156,7 @@ def _counts(named: Path | None) -> tuple[Path, dict[tuple[str, str], Counts]]:
     if path is None:
         raise _Failure("no home directory to find the usage file in; use --file")
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     except FileNotFoundError:
         if named is not None:
             raise _Failure(f"cannot read {path}: there is no such file") from None
@@ -144,7 +166,7 @@ def _counts(named: Path | None) -> tuple[Path, dict[tuple[str, str], Counts]]:
             file=sys.stderr,
         )
         return path, {}
-    except OSError as error:  # a folder, no permission, an I/O error
+    except OSError as error:  # a folder, a device, no permission, too large, an I/O error
         raise _Failure(f"cannot read {path}: {error.strerror or error}") from None
     totals = parse(text)
     if not totals and text.strip():

@@ -26,9 +26,12 @@ language), dropping hours older than :data:`KEEP_DAYS`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
+import os
+import stat
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +46,10 @@ log = logging.getLogger(__name__)
 COMPACT_BYTES = 256 * 1024
 #: Hours older than this are dropped when the file is compacted.
 KEEP_DAYS = 90
+#: Largest file read as usage counts. Compacted, a file holds one short line per hour and
+#: language of :data:`KEEP_DAYS` (2,160 hours x 10 languages: ~4 MB); a larger one is not
+#: the server's, and reading it whole (``--file /dev/zero``) never ended.
+MAX_READ_BYTES = 32 * 1024 * 1024
 #: Suggestions remembered per server to count each one once (shown, typed over).
 _REMEMBERED = 512
 
@@ -198,10 +205,30 @@ def _locked(path: Path, mode: str) -> Iterator[object]:
 def read(path: Path) -> dict[tuple[str, str], Counts]:
     """The counts in ``path`` summed per (hour, language); unreadable lines are skipped."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     except FileNotFoundError:
         return {}
     return parse(text)
+
+
+def read_text(path: Path) -> str:
+    """The text of a usage file, read up to :data:`MAX_READ_BYTES`.
+
+    Raises :class:`OSError` for what cannot be one: a folder, a device or a pipe (checked
+    before opening: opening a FIFO waits for a writer, reading ``/dev/zero`` never ends), a
+    file over the cap (its size is known only once read past it: ``/proc`` files say 0).
+    """
+    kind = path.stat().st_mode
+    if stat.S_ISDIR(kind):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(kind):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with path.open("rb") as handle:
+        data = handle.read(MAX_READ_BYTES + 1)
+    if len(data) > MAX_READ_BYTES:
+        message = f"over {MAX_READ_BYTES // 2**20} MB, larger than any usage file"
+        raise OSError(errno.EFBIG, message, str(path))
+    return data.decode("utf-8", "replace")
 
 
 def parse(text: str) -> dict[tuple[str, str], Counts]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,17 @@ def test_stats_without_a_home_directory_asks_for_the_file(capsys, monkeypatch):
     assert out == "" and "--file" in err
 
 
-def args(path: Path, plot: Path | None = None) -> argparse.Namespace:
-    return argparse.Namespace(file=path, prompt_price=0.3, completion_price=0.9, plot=plot)
+def args(
+    path: Path | None,
+    plot: Path | None = None,
+    prompt_price: float | None = None,
+    completion_price: float | None = None,
+) -> argparse.Namespace:
+    """What ``codestral-ls stats`` parses; a price left out comes from the environment or
+    the default, as on the command line."""
+    return argparse.Namespace(
+        file=path, prompt_price=prompt_price, completion_price=completion_price, plot=plot
+    )
 
 
 def only_line(err: str) -> str:
@@ -134,13 +144,13 @@ def test_a_usage_file_that_cannot_be_read_is_named_in_one_line(tmp_path, capsys,
     locked = tmp_path / "locked.jsonl"
     locked.write_text("")
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
         if self == locked:  # as for a user without read permission (tests may run as root)
             raise PermissionError(13, "Permission denied", str(self))
-        return real_read_text(self, *args, **kwargs)
+        return real_open(self, *args, **kwargs)
 
-    real_read_text = Path.read_text
-    monkeypatch.setattr(Path, "read_text", refuse)
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", refuse)
     for path, problem in (
         (tmp_path, "Is a directory"),
         (tmp_path / "usage.jsonl.typo", "there is no such file"),
@@ -150,6 +160,35 @@ def test_a_usage_file_that_cannot_be_read_is_named_in_one_line(tmp_path, capsys,
         out, err = capsys.readouterr()
         assert out == ""
         assert only_line(err).endswith(f"cannot read {path}: {problem}")
+
+
+def test_a_device_a_pipe_or_a_huge_file_is_refused_without_reading_it_all(
+    tmp_path, capsys, monkeypatch
+):
+    """``--file /dev/zero`` read until memory ran out; a FIFO would wait for a writer at
+    open; a file larger than any usage file is not read past the cap."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.jsonl"
+    line = json.dumps({"hour": usage.hour_of(NOON), "language": "go", "shown": 1}) + "\n"
+    huge.write_text(line * 100)
+    monkeypatch.setattr(usage, "MAX_READ_BYTES", len(line) * 99)
+    for path, problem in (
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (huge, "larger than any usage file"),
+    ):
+        assert stats_report.run_stats(args(path), now=NOON) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert only_line(err).startswith(f"codestral-ls stats: cannot read {path}: "), err
+        assert problem in err
+    # The server's own compaction reads through the same cap: it logs, never raises.
+    recorder = UsageRecorder(huge, clock=lambda: NOON)
+    recorder.call("go", 1, 1)
+    monkeypatch.setattr(usage, "COMPACT_BYTES", 10)
+    recorder.flush()
+    assert huge.read_text().count("\n") == 101  # appended, not compacted
 
 
 def test_a_file_that_is_not_a_usage_file_is_refused(tmp_path, capsys):
@@ -222,6 +261,43 @@ def test_stats_refuses_a_negative_or_meaningless_price(capsys):
         assert out == ""
         assert f"argument {flag}: wants USD per million tokens, a number 0 or more" in err
     assert stats_report.price("0") == 0.0  # a free self-hosted model is a price
+
+
+def test_a_price_variable_that_is_no_price_is_an_error_naming_it(tmp_path, capsys, monkeypatch):
+    """A typo in CODESTRAL_PRICE_PROMPT fell back to Mistral's price without a word: the
+    report's cost looked like the user's own."""
+    path = tmp_path / "usage.jsonl"
+    path.write_text("")
+    monkeypatch.setenv("CODESTRAL_PRICE_PROMPT", "0,30")
+    assert stats_report.run_stats(args(path), now=NOON) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert only_line(err) == (
+        "codestral-ls stats: CODESTRAL_PRICE_PROMPT wants USD per million tokens, a number "
+        "0 or more, not '0,30'"
+    )
+    # A price on the command line wins over the variable; a valid variable is used.
+    assert stats_report.run_stats(args(path, prompt_price=1.0), now=NOON) == 0
+    monkeypatch.setenv("CODESTRAL_PRICE_PROMPT", " 2 ")
+    monkeypatch.setenv("CODESTRAL_PRICE_COMPLETION", "0")
+    rec = UsageRecorder(path, clock=lambda: NOON)
+    rec.call("python", 1_000_000, 1_000_000)
+    rec.flush()
+    capsys.readouterr()
+    assert stats_report.run_stats(args(path), now=NOON + 60) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("python"))
+    assert row.split()[-1] == "2.0000"
+
+
+def test_a_chart_named_as_a_folder_is_refused_not_written_beside_it(tmp_path, capsys):
+    """``--plot /tmp`` wrote /tmp.png (matplotlib adds the suffix to a name without one)."""
+    path = tmp_path / "usage.jsonl"
+    path.write_text("")
+    folder = tmp_path / "charts"
+    folder.mkdir()
+    assert stats_report.run_stats(args(path, plot=folder), now=NOON) == 2
+    assert f"cannot write {folder}: it is a folder" in only_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["charts", "usage.jsonl"]
 
 
 def test_a_chart_that_cannot_be_written_is_one_line(tmp_path, capsys):
