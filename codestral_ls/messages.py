@@ -15,9 +15,15 @@ from urllib.parse import urlsplit
 
 from codestral_ls.endpoint import MISTRAL_HOSTS, Endpoint, key_advice
 from codestral_ls.errors import ApiError, ErrorKind
+from codestral_ls.prompt import MAX_LINE_CHARS
 
 #: Longest summary popped up (Neovim's own "LSP[codestral] " prefix comes on top of it).
 SUMMARY_CHARS = 100
+#: Told once per document when the user asks for a completion on a line past the window
+#: (``prompt.MAX_LINE_CHARS``: minified code, data).
+LINE_TOO_LONG = (
+    f"Codestral: no completion on lines over {MAX_LINE_CHARS:,} characters (minified code, data)"
+)
 _ELLIPSIS = "…"
 
 

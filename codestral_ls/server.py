@@ -37,7 +37,7 @@ from codestral_ls.endpoint import Endpoint, resolve_endpoint
 from codestral_ls.engine import Completion, CompletionEngine
 from codestral_ls.heap import Trimmer, stop_collecting_start_up_objects
 from codestral_ls.items import completion_items, inline_items
-from codestral_ls.messages import Notice
+from codestral_ls.messages import LINE_TOO_LONG, Notice
 from codestral_ls.prompt import line_in_window
 from codestral_ls.pygls_compat import (
     PatchedProtocol,
@@ -175,6 +175,8 @@ class CodestralServer(LanguageServer):
         self.engine.on_answer = self.controls.called
         self.engine.on_failure = self.controls.failed
         self._told_setup_problem: str | None = None
+        #: Documents told once that their overlong line gets no completion.
+        self._told_line_too_long: set[str] = set()
         #: Ends the process with an exit code (``cli`` sets :meth:`finish`); unset
         #: in-process, where pygls's own ``exit`` handling applies.
         self.exit_hook: Callable[[int], None] | None = None
@@ -263,6 +265,18 @@ class CodestralServer(LanguageServer):
             self.protocol,
             types.WINDOW_LOG_MESSAGE,
             types.LogMessageParams(type=types.MessageType.Info, message="warm-up"),
+        )
+
+    def tell_line_too_long(self, uri: str) -> None:
+        """Say why a completion the user asked for on an overlong line is empty, once per
+        document: an explicit request that silently gets nothing looks like a broken server
+        (automatic ones stay silent: they come with every keystroke)."""
+        if uri in self._told_line_too_long:
+            return
+        self._told_line_too_long.add(uri)
+        log.info("%s: %s", uri, LINE_TOO_LONG)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Info, message=LINE_TOO_LONG)
         )
 
     def send_log(self, level: int, text: str) -> None:
@@ -443,12 +457,12 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     async def inline_completion(
         ls: CodestralServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        document = _document_at(ls, params.text_document.uri, params.position)
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        document = _document_at(ls, params.text_document.uri, params.position, invoked=invoked)
         if document is None:
             return None
         if not ls.controls.allows(document.uri):
             return types.InlineCompletionList(items=[])
-        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         cursor = document.cursor(params.position.line, params.position.character)
         completion = await ls.engine.complete(document, cursor, invoked=invoked)
         if completion is None:
@@ -468,15 +482,15 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     async def completion(
         ls: CodestralServer, params: types.CompletionParams
     ) -> types.CompletionList | None:
-        document = _document_at(ls, params.text_document.uri, params.position)
-        empty = types.CompletionList(is_incomplete=True, items=[])
-        if document is None or not ls.controls.allows(document.uri):
-            return empty
-        cursor = document.cursor(params.position.line, params.position.character)
         # eglot's C-M-i, Helix's C-x: explicit, like an invoked inline request (no debounce,
         # through a paused breaker). Trigger characters and re-asks of an incomplete list are not.
         kind = params.context.trigger_kind if params.context is not None else None
         invoked = kind == types.CompletionTriggerKind.Invoked
+        document = _document_at(ls, params.text_document.uri, params.position, invoked=invoked)
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        if document is None or not ls.controls.allows(document.uri):
+            return empty
+        cursor = document.cursor(params.position.line, params.position.character)
         completion = await ls.engine.complete(document, cursor, invoked=invoked, kind=COMPLETION)
         if completion is None:
             return empty
@@ -513,14 +527,19 @@ def create_server(environ: Mapping[str, str] | None = None) -> CodestralServer:
     return server
 
 
-def _document_at(ls: CodestralServer, uri: str, position: types.Position) -> Document | None:
-    """The open document at ``uri`` if ``position`` is inside it; else ``None`` (no answer)."""
+def _document_at(
+    ls: CodestralServer, uri: str, position: types.Position, *, invoked: bool
+) -> Document | None:
+    """The open document at ``uri`` if ``position`` is inside it; else ``None`` (no answer).
+    ``invoked``: the user asked, and is told why an overlong line gets nothing."""
     document = ls.documents.get(uri)
     if document is None:
         log.info("completion asked for a document that is not open: %s", uri)
         return None
     if not line_in_window(document, position.line):
         log.debug("no completion on a line longer than the window: %s:%d", uri, position.line)
+        if invoked:
+            ls.tell_line_too_long(uri)
         return None
     if not document.is_valid_position(position.line, position.character):
         log.info("completion asked at a position outside %s: %s", uri, position)
