@@ -20,6 +20,15 @@ SIGNATURE_LINES = 10
 OUTLINE_LINES = 24
 #: Most characters of one definition's snippet.
 MAX_SNIPPET_CHARS = 1200
+#: Most docstring lines in a class outline: its summary, leaving the room to the methods.
+CLASS_DOCSTRING_LINES = 4
+#: Longest method signature in a class outline (one line); a longer one is cut at a comma.
+OUTLINE_SIGNATURE_CHARS = 110
+#: Most lines of a class body read for its outline (made once per definition and cached):
+#: httpx's ``AsyncClient`` has its ``get`` 480 lines below its header.
+CLASS_BODY_LINES = 5000
+#: Most lines a method's header may span and still be read whole for its outline line.
+_OUTLINE_HEADER_LINES = 80
 
 _M = re.MULTILINE
 _PYTHON = (
@@ -126,12 +135,13 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _python_block_end(lines: list[str], start: int) -> int:
-    """The line after the body of the ``def``/``class`` starting at ``start``."""
+def _python_block_end(lines: list[str], start: int, most: int = 400) -> int:
+    """The line after the body of the ``def``/``class`` starting at ``start`` (looked for
+    in the ``most`` lines after it)."""
     indent = _indent(lines[start])
     header_end = _python_header_end(lines, start)
     end = header_end + 1
-    limit = min(len(lines), start + 400)
+    limit = min(len(lines), start + most)
     while end < limit:
         line = lines[end]
         if line.strip() and _indent(line) <= indent and not line.lstrip().startswith("#"):
@@ -169,7 +179,7 @@ def _docstring(lines: list[str], start: int, most: int) -> list[str]:
         taken.append(lines[number])
         if quote in lines[number]:
             return taken
-    return [*taken, taken[-1][: _indent(taken[-1])] + quote]
+    return [*taken, taken[0][: _indent(taken[0])] + quote]
 
 
 def _python_snippet(lines: list[str], start: int) -> str:
@@ -177,41 +187,114 @@ def _python_snippet(lines: list[str], start: int) -> str:
     keyword = line.lstrip().split(None, 1)[0] if line.strip() else ""
     if keyword not in ("def", "async", "class"):
         return line + "\n"  # a module-level name: its assignment line
-    end = _python_block_end(lines, start)
+    end = _python_block_end(lines, start, CLASS_BODY_LINES if keyword == "class" else 400)
     if end - start <= WHOLE_LINES:
         return "\n".join(lines[start:end]) + "\n"
     header_end = _python_header_end(lines, start)
-    docstring = _docstring(lines, header_end + 1, 6)
+    most = CLASS_DOCSTRING_LINES if keyword == "class" else 6
+    docstring = _docstring(lines, header_end + 1, most)
     kept = lines[start : header_end + 1] + docstring
-    if keyword == "class":
-        kept += _class_outline(lines, header_end + 1 + len(docstring), end)
     body_indent = " " * (_indent(line) + 4)
+    if keyword == "class":
+        used = sum(len(each) + 1 for each in kept) + len(body_indent) + 4  # and the "..."
+        room = (OUTLINE_LINES - len(kept) - 1, MAX_SNIPPET_CHARS - used)
+        kept += _class_outline(lines, header_end + 1 + len(docstring), end, *room)
     kept.append(body_indent + "...")
     return "\n".join(kept[:OUTLINE_LINES]) + "\n"
 
 
-def _class_outline(lines: list[str], start: int, end: int) -> list[str]:
-    """The signatures of a class body's methods (and its annotated fields), one level deep."""
-    members = []
+#: A class body's member: a method (its name), or a field with a type (``name: type``).
+_METHOD = re.compile(r"(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
+_FIELD = re.compile(r"([A-Za-z_]\w*)[ \t]*:[^=]")
+#: Decorators shown in front of a method's signature: they change how it is called.
+_SHOWN_DECORATORS = ("@property", "@classmethod", "@staticmethod")
+
+
+def _class_outline(
+    lines: list[str], start: int, end: int, most_lines: int, most_chars: int
+) -> list[str]:
+    """What a caller of the class uses, one line per member, within ``most_lines`` and
+    ``most_chars``, in the order of the source: the constructor, then the public methods,
+    properties and typed fields, then the other dunders (``__call__``, ``__aenter__`` ...)
+    while room is left.
+
+    Private helpers (``_name``) are left out, and a signature that spans lines is joined into
+    one: taken in order and line by line, a large class (httpx's ``AsyncClient``) showed
+    ``__init__(`` and its private helpers, and none of ``get``, ``post`` or ``stream``.
+    """
+    members: dict[str, tuple[int, int, str]] = {}  # name -> (rank, line, text)
     body_indent = None
+    decorators: list[str] = []
     for number in range(start, end):
         line = lines[number]
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
             continue
         indent = _indent(line)
         if body_indent is None:
             body_indent = indent
         if indent != body_indent:
             continue
-        stripped = line.lstrip()
-        if stripped.startswith(("def ", "async def ")):
-            header_end = _python_header_end(lines, number)
-            members += lines[number : header_end + 1]
-        elif re.match(r"[A-Za-z_]\w*[ \t]*:[^=]", stripped) or stripped.startswith("@property"):
-            members.append(line)
-        if len(members) >= OUTLINE_LINES:
+        if stripped.startswith("@"):
+            decorators.append(stripped)
+            continue
+        method, field = _METHOD.match(stripped), _FIELD.match(stripped)
+        name = (method or field)[1] if method or field else None
+        rank = _member_rank(name, decorators) if name else None
+        if name is not None and rank is not None and name not in members:
+            if method:
+                shown = [d for d in decorators if d in _SHOWN_DECORATORS]
+                text = " ".join([*shown, _one_line_signature(lines, number)])
+            else:
+                text = stripped
+            members[name] = (rank, number, " " * indent + text)
+        decorators = []
+    chosen = []
+    for member in sorted(members.values()):  # the most needed first
+        if len(chosen) >= most_lines or len(member[2]) + 1 > most_chars:
             break
-    return members
+        chosen.append(member)
+        most_chars -= len(member[2]) + 1
+    return [text for _rank, _number, text in sorted(chosen, key=lambda member: member[1])]
+
+
+def _member_rank(name: str, decorators: list[str]) -> int | None:
+    """How much a caller needs a member: 0 the constructor, 1 public, 2 another dunder;
+    ``None`` for what a caller never calls (private helpers, overloads, setters)."""
+    if any(d.startswith("@overload") or d.endswith((".setter", ".deleter")) for d in decorators):
+        return None
+    if name == "__init__":
+        return 0
+    if not name.startswith("_"):
+        return 1
+    if name.startswith("__") and name.endswith("__"):
+        return 2
+    return None
+
+
+def _one_line_signature(lines: list[str], start: int) -> str:
+    """The header starting at ``start`` on one line (comments dropped, spaces collapsed),
+    cut at a parameter past :data:`OUTLINE_SIGNATURE_CHARS`."""
+    parts = []
+    depth = 0
+    for number in range(start, min(len(lines), start + _OUTLINE_HEADER_LINES)):
+        code = lines[number].split("#", 1)[0].strip()
+        parts.append(code)
+        depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+        if depth <= 0 and code.endswith(":"):
+            break
+    text = re.sub(r"([(\[{]) ", r"\1", " ".join(part for part in parts if part))
+    text = re.sub(r",? ([)\]}])", r"\1", text)
+    if len(text) <= OUTLINE_SIGNATURE_CHARS:
+        return text
+    returns = ""
+    arrow = text.rfind(") -> ")
+    if arrow > 0 and len(text) - arrow < OUTLINE_SIGNATURE_CHARS // 2:
+        returns = text[arrow + 1 :]
+    cut = text.rfind(", ", 0, OUTLINE_SIGNATURE_CHARS - len(returns) - 6)
+    if cut <= 0:
+        return text[: OUTLINE_SIGNATURE_CHARS - 1] + "…"
+    return text[:cut] + ", ...)" + (returns or ":")
 
 
 def _braced_snippet(lines: list[str], start: int) -> str:

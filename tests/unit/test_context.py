@@ -9,7 +9,13 @@ import pytest
 
 from codestral_ls.config import Settings
 from codestral_ls.context import RepositoryContext
-from codestral_ls.context.definitions import definition_at, find_definitions
+from codestral_ls.context.definitions import (
+    MAX_SNIPPET_CHARS,
+    OUTLINE_LINES,
+    OUTLINE_SIGNATURE_CHARS,
+    definition_at,
+    find_definitions,
+)
 from codestral_ls.context.imports import Imported, ModuleResolver, read_imports
 from codestral_ls.context.index import WindowIndex, WorkspaceIndex
 from codestral_ls.context.workspace import Workspace
@@ -218,6 +224,46 @@ def test_modules_resolve_like_python_does(project: Path) -> None:
 
 
 # -- definitions ---------------------------------------------------------------------------
+
+
+def test_a_large_class_outline_shows_what_callers_use_one_line_each() -> None:
+    """httpx's AsyncClient showed ``__init__(`` cut after its first line, then its private
+    helpers, and none of ``get``, ``post`` or ``stream`` (480 lines below the header): the
+    outline now takes the constructor, public methods and properties first, each on one
+    line, whatever the class's length, and leaves private helpers, setters and overloads out."""
+    lines = ["class Client(Base):", '    """Talks to the API.', "", "    Pools.", '    """']
+    lines += ["    def __init__(", "        self,"]
+    lines += [f"        option_{i}: int = {i},  # the {i}th" for i in range(30)]
+    lines += ["    ) -> None:", "        self.x = 1", ""]
+    for i in range(120):
+        lines += [f"    def _helper_{i}(self) -> None:", "        pass", "        pass", ""]
+    lines += ["    @overload", "    def get(self, url: bytes) -> bytes: ...", ""]
+    lines += ["    def get(", "        self,", "        url: str,"]
+    lines += ["    ) -> Response:", "        pass"]
+    lines += ["    @property", "    def status(self) -> int:", "        return 1"]
+    lines += ["    @status.setter", "    def status(self, value: int) -> None:", "        pass"]
+    lines += ["    async def __aenter__(self) -> Client:", "        return self"]
+    lines += ["    timeout: float", "    _cache: dict"]
+    outline = definition_at(lines, 0, "python")
+    shown = outline.splitlines()
+    assert shown[:5] == lines[:5]  # header and docstring, its closing quote indented
+    init = shown[5]
+    assert init.startswith("    def __init__(self, option_0: int = 0, option_1: int = 1,")
+    assert init.endswith(", ...) -> None:") and len(init) <= 4 + OUTLINE_SIGNATURE_CHARS
+    assert "    def get(self, url: str) -> Response:" in shown
+    assert shown.count("    @property def status(self) -> int:") == 1
+    assert "    async def __aenter__(self) -> Client:" in shown
+    assert "    timeout: float" in shown
+    assert not any("_helper_" in line or "_cache" in line or "bytes" in line for line in shown)
+    assert shown[-1] == "    ..."
+    assert len(shown) <= OUTLINE_LINES and len(outline) <= MAX_SNIPPET_CHARS
+    # In the order of the source, the constructor first.
+    assert [line.split("(")[0].split()[-1] for line in shown[5:9]] == [
+        "__init__",
+        "get",
+        "status",
+        "__aenter__",
+    ]
 
 
 def test_definitions_give_the_signature_a_caller_needs() -> None:
