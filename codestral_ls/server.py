@@ -134,6 +134,7 @@ class CodestralProtocol(PatchedProtocol):
         self._server.engine.document_closed(params.text_document.uri)
         self._server.controls.switches.forget(params.text_document.uri)
         self._server.repository.document_closed(params.text_document.uri)
+        self._server.forget_told(params.text_document.uri)
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
     def _user_handler(self, method: str, params: object) -> Generator[Any, Any, None]:
@@ -267,17 +268,26 @@ class CodestralServer(LanguageServer):
             types.LogMessageParams(type=types.MessageType.Info, message="warm-up"),
         )
 
-    def tell_line_too_long(self, uri: str) -> None:
+    def tell_line_too_long(self, document: Document) -> None:
         """Say why a completion the user asked for on an overlong line is empty, once per
-        document: an explicit request that silently gets nothing looks like a broken server
-        (automatic ones stay silent: they come with every keystroke)."""
+        opening of the document: an explicit request that silently gets nothing looks like a
+        broken server (automatic ones stay silent: they come with every keystroke). Not
+        where completions are off anyway (switched off, excluded, no endpoint): the line's
+        length is not the reason there."""
+        uri = document.uri
         if uri in self._told_line_too_long:
+            return
+        if not (self.controls.allows(uri) and self.engine.wants(document)):
             return
         self._told_line_too_long.add(uri)
         log.info("%s: %s", uri, LINE_TOO_LONG)
         self.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Info, message=LINE_TOO_LONG)
         )
+
+    def forget_told(self, uri: str) -> None:
+        """The document was closed: reopened, it is told again what it is told once."""
+        self._told_line_too_long.discard(uri)
 
     def send_log(self, level: int, text: str) -> None:
         self.window_log_message(
@@ -539,7 +549,7 @@ def _document_at(
     if not line_in_window(document, position.line):
         log.debug("no completion on a line longer than the window: %s:%d", uri, position.line)
         if invoked:
-            ls.tell_line_too_long(uri)
+            ls.tell_line_too_long(document)
         return None
     if not document.is_valid_position(position.line, position.character):
         log.info("completion asked at a position outside %s: %s", uri, position)

@@ -60,5 +60,22 @@ async def test_a_completion_asked_for_on_an_overlong_line_says_why_once(fake: Fa
         [item] = (await session.inline(URI, 2, 4, invoked=True)).items
         assert item.insert_text == "return a + b"
         assert len(session.client.messages) == 1
+        # Closed and opened again, it is told again (once).
+        session.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=URI))
+        )
+        session.open(URI, f"{minified}\n")
+        for _ in range(2):
+            assert await session.inline(URI, 0, end, invoked=True) is None
+        assert len(session.client.messages) == 2
+        # Where completions are off anyway, the line's length is not the reason: no message.
+        other = "file:///project/other.js"
+        session.open(other, f"{minified}\n", language="javascript")
+        params = types.ExecuteCommandParams(
+            command="codestral.toggle", arguments=[{"action": "disable", "uri": other}]
+        )
+        await session.request(types.WORKSPACE_EXECUTE_COMMAND, params)
+        assert await session.inline(other, 0, end, invoked=True) is None
+        assert len(session.client.messages) == 2
     finally:
         await session.stop()
