@@ -75,7 +75,8 @@ def price(text: str) -> float:
     """A price given on the command line: USD per million tokens, 0 (a free self-hosted
     model) or more. A negative or infinite price would print a cost that means nothing."""
     try:
-        value = float(text)
+        # "0_30" is a float to Python (30.0): a typo of "0.30" priced 100 times too high.
+        value = math.nan if "_" in text else float(text) + 0.0  # + 0.0: no "-0.0000" cost
     except ValueError:
         value = math.nan
     if not (0 <= value < math.inf):
@@ -118,9 +119,8 @@ def run_stats(args: argparse.Namespace, *, now: float | None = None) -> int:
             ),
         )
         path, totals = _counts(args.file)
-        if args.plot is not None and args.plot.is_dir():
-            # matplotlib saved a chart named "/tmp" as "/tmp.png", beside the folder named.
-            raise _Failure(f"cannot write {args.plot}: it is a folder; name the PNG file")
+        if args.plot is not None:
+            _check_chart_name(args.plot)
     except _Failure as failure:
         print(f"codestral-ls stats: {failure}", file=sys.stderr)
         return CANNOT_REPORT
@@ -172,6 +172,17 @@ def _counts(named: Path | None) -> tuple[Path, dict[tuple[str, str], Counts]]:
     if not totals and text.strip():
         raise _Failure(f"{path} is not a usage file: none of its lines holds usage counts")
     return path, totals
+
+
+def _check_chart_name(target: Path) -> None:
+    """Refuse a ``--plot`` name that is not a PNG file's, before the report is printed.
+    matplotlib picks the format from the name: it saved "/tmp" as "/tmp.png" beside the
+    folder named, "chart" as "chart.png" while the report said "chart", and failed with a
+    traceback on "chart.txt"."""
+    if target.is_dir():
+        raise _Failure(f"cannot write {target}: it is a folder; name the PNG file")
+    if target.suffix.lower() != ".png":
+        raise _Failure(f"cannot write {target}: --plot draws a PNG; name a file ending in .png")
 
 
 def last_hours(now: float, hours: int) -> list[str]:
@@ -277,5 +288,5 @@ def plot(totals: Mapping[tuple[str, str], Counts], now: float, target: Path) -> 
     bottom.set_xticks(ticks, [hours[i][5:10] for i in ticks])
     figure.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=100)
+    figure.savefig(target, dpi=100, format="png")
     pyplot.close(figure)

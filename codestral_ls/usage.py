@@ -187,9 +187,10 @@ class UsageRecorder:
 
 @contextlib.contextmanager
 def _locked(path: Path, mode: str) -> Iterator[object]:
-    """Open ``path`` holding an exclusive lock where the platform has one (two editors'
-    servers may write at once)."""
-    with open(path, mode, encoding="utf-8") as handle:
+    """Open ``path`` (a regular file: see :func:`_open_regular`) holding an exclusive lock
+    where the platform has one (two editors' servers may write at once)."""
+    flags = os.O_RDWR if mode == "r+" else os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    with os.fdopen(_open_regular(path, flags), mode, encoding="utf-8") as handle:
         try:
             import fcntl
         except ImportError:  # Windows: appends of one short write are good enough
@@ -214,21 +215,39 @@ def read(path: Path) -> dict[tuple[str, str], Counts]:
 def read_text(path: Path) -> str:
     """The text of a usage file, read up to :data:`MAX_READ_BYTES`.
 
-    Raises :class:`OSError` for what cannot be one: a folder, a device or a pipe (checked
-    before opening: opening a FIFO waits for a writer, reading ``/dev/zero`` never ends), a
-    file over the cap (its size is known only once read past it: ``/proc`` files say 0).
+    Raises :class:`OSError` for what cannot be one: a folder, a device or a pipe (see
+    :func:`_open_regular`), a file over the cap (told by its size, or once read past the cap:
+    ``/proc`` files say 0).
     """
-    kind = path.stat().st_mode
-    if stat.S_ISDIR(kind):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if not stat.S_ISREG(kind):
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
-    with path.open("rb") as handle:
-        data = handle.read(MAX_READ_BYTES + 1)
-    if len(data) > MAX_READ_BYTES:
-        message = f"over {MAX_READ_BYTES // 2**20} MB, larger than any usage file"
-        raise OSError(errno.EFBIG, message, str(path))
-    return data.decode("utf-8", "replace")
+    with os.fdopen(_open_regular(path, os.O_RDONLY), "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > MAX_READ_BYTES:
+            data = b""
+        else:
+            data = handle.read(MAX_READ_BYTES + 1)
+            if len(data) <= MAX_READ_BYTES:
+                return data.decode("utf-8", "replace")
+    message = f"over {MAX_READ_BYTES // 2**20} MB, larger than any usage file"
+    raise OSError(errno.EFBIG, message, str(path))
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """A descriptor of ``path`` opened with ``flags``, if it is a regular file.
+
+    Opened without blocking, then checked, so that nothing can be swapped in between: opening
+    a FIFO for writing waited for a reader (a usage path that is a FIFO hung the server's
+    shutdown), reading ``/dev/zero`` never ended, ``/proc/kmsg`` waits for the kernel.
+    """
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o666)
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(kind):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def parse(text: str) -> dict[tuple[str, str], Counts]:
@@ -236,7 +255,8 @@ def parse(text: str) -> dict[tuple[str, str], Counts]:
     not counts are skipped: a server that died mid-write leaves half a line."""
     totals: dict[tuple[str, str], Counts] = {}
     for line in text.splitlines():
-        with contextlib.suppress(ValueError):
+        # RecursionError: a line of 2,000 "[" is valid JSON's start, and too deep to decode.
+        with contextlib.suppress(ValueError, RecursionError):
             data = json.loads(line)
             if isinstance(data, dict):
                 hour, language = data.get("hour"), data.get("language")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from codestral_ls import stats_report, usage
 from codestral_ls.usage import Counts, UsageRecorder
+from tests.tools import HANG
 
 NOON = 1_764_590_400.0  # 2025-12-01T12:00:00Z
 
@@ -144,13 +147,13 @@ def test_a_usage_file_that_cannot_be_read_is_named_in_one_line(tmp_path, capsys,
     locked = tmp_path / "locked.jsonl"
     locked.write_text("")
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> object:
-        if self == locked:  # as for a user without read permission (tests may run as root)
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    def refuse(path: object, *args: object, **kwargs: object) -> int:
+        if Path(path) == locked:  # as for a user without read permission (tests may run as root)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    real_open = Path.open
-    monkeypatch.setattr(Path, "open", refuse)
+    real_open = os.open
+    monkeypatch.setattr(os, "open", refuse)
     for path, problem in (
         (tmp_path, "Is a directory"),
         (tmp_path / "usage.jsonl.typo", "there is no such file"),
@@ -183,12 +186,42 @@ def test_a_device_a_pipe_or_a_huge_file_is_refused_without_reading_it_all(
         assert out == ""
         assert only_line(err).startswith(f"codestral-ls stats: cannot read {path}: "), err
         assert problem in err
+    # A file over the cap by its size is refused without being read.
+    sparse = tmp_path / "sparse.jsonl"
+    with sparse.open("wb") as handle:
+        handle.truncate(len(line) * 200)
+    assert stats_report.run_stats(args(sparse), now=NOON) == 2
+    assert "larger than any usage file" in only_line(capsys.readouterr().err)
     # The server's own compaction reads through the same cap: it logs, never raises.
     recorder = UsageRecorder(huge, clock=lambda: NOON)
     recorder.call("go", 1, 1)
     monkeypatch.setattr(usage, "COMPACT_BYTES", 10)
     recorder.flush()
     assert huge.read_text().count("\n") == 101  # appended, not compacted
+
+
+def test_a_usage_path_that_is_a_pipe_or_too_deep_never_hangs_or_raises(tmp_path, caplog):
+    """A FIFO where the usage file goes: opening it to append waited for a reader, and the
+    server's shutdown (which writes the counts) never answered. A line of 2,000 "[" made
+    json.loads raise RecursionError, which neither ``stats`` nor ``flush`` caught."""
+    caplog.set_level(logging.INFO, logger="codestral_ls.usage")
+    fifo = tmp_path / "usage.jsonl"
+    os.mkfifo(fifo)
+    recorder = UsageRecorder(fifo, clock=lambda: NOON)
+    recorder.call("go", 1, 1)
+    flushing = threading.Thread(target=recorder.flush, daemon=True)
+    flushing.start()
+    flushing.join(HANG)
+    assert not flushing.is_alive(), "flush waited on the FIFO"
+    assert "not written" in caplog.text
+    deep = tmp_path / "deep.jsonl"
+    record = json.dumps({"hour": usage.hour_of(NOON), "language": "go", "shown": 2})
+    deep.write_text("[" * 2000 + "\n" + record + "\n")
+    assert usage.read(deep) == {(usage.hour_of(NOON), "go"): Counts(shown=2)}
+    recorder = UsageRecorder(deep, clock=lambda: NOON)
+    recorder.call("go", 1, 1)
+    usage.compact(deep, now=NOON)  # reads it back whole
+    assert "[[[" not in deep.read_text()
 
 
 def test_a_file_that_is_not_a_usage_file_is_refused(tmp_path, capsys):
@@ -261,6 +294,9 @@ def test_stats_refuses_a_negative_or_meaningless_price(capsys):
         assert out == ""
         assert f"argument {flag}: wants USD per million tokens, a number 0 or more" in err
     assert stats_report.price("0") == 0.0  # a free self-hosted model is a price
+    assert str(stats_report.price("-0")) == "0.0"  # not a "-0.0000" cost
+    with pytest.raises(argparse.ArgumentTypeError):
+        stats_report.price("0_30")  # Python reads 30.0: a typo of 0.30
 
 
 def test_a_price_variable_that_is_no_price_is_an_error_naming_it(tmp_path, capsys, monkeypatch):
@@ -298,6 +334,19 @@ def test_a_chart_named_as_a_folder_is_refused_not_written_beside_it(tmp_path, ca
     assert stats_report.run_stats(args(path, plot=folder), now=NOON) == 2
     assert f"cannot write {folder}: it is a folder" in only_line(capsys.readouterr().err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["charts", "usage.jsonl"]
+
+
+def test_a_chart_name_that_is_not_a_png_is_refused_before_the_report(tmp_path, capsys):
+    """matplotlib picks the format from the name: "chart" became chart.png while the report
+    said "Chart written to chart", and "chart.txt" was a traceback after the report."""
+    path = tmp_path / "usage.jsonl"
+    path.write_text("")
+    for name in ("chart", "chart.txt", "week.2026-12"):
+        assert stats_report.run_stats(args(path, plot=tmp_path / name), now=NOON) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert "--plot draws a PNG; name a file ending in .png" in only_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["usage.jsonl"]
 
 
 def test_a_chart_that_cannot_be_written_is_one_line(tmp_path, capsys):
