@@ -106,6 +106,16 @@ def _python_imports(lines: Iterable[str]) -> list[Imported]:
     return found
 
 
+def star_imports(lines: Iterable[str]) -> list[str]:
+    """The modules a Python file takes every public name of (``from ._api import *``): a
+    package's ``__init__`` re-exports what it defines elsewhere this way."""
+    modules = []
+    for line in _logical_lines(lines):
+        if "*" in line and (match := _PY_FROM.match(line)) and match[2].strip() == "*":
+            modules.append(match[1])
+    return modules
+
+
 def _javascript_imports(lines: Iterable[str]) -> list[Imported]:
     found: list[Imported] = []
     for line in lines:

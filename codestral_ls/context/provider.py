@@ -38,7 +38,7 @@ from pathlib import Path
 
 from codestral_ls import privacy
 from codestral_ls.config import Settings
-from codestral_ls.context.imports import Imported, ModuleResolver, read_imports
+from codestral_ls.context.imports import Imported, ModuleResolver, read_imports, star_imports
 from codestral_ls.context.index import (
     SourceFiles,
     Window,
@@ -317,7 +317,8 @@ class RepositoryContext:
     def _defined_in(
         self, module: str, name: str, family: str, importer: Path, depth: int = 0
     ) -> Snippet | None:
-        """The definition of ``name`` in ``module`` (following re-exports a few levels)."""
+        """The definition of ``name`` in ``module``, following re-exports a few levels: by
+        name (``from ._api import fetch``) and whole (``from ._api import *``)."""
         for file in self.resolver.files(module, family, importer):
             hint = self.index.definition_in(file, name) if self.index.ready.is_set() else None
             line = self.sources.definition_line(file, name, hint)
@@ -332,6 +333,12 @@ class RepositoryContext:
                     found = self._defined_in(imported.module, member, family, file, depth + 1)
                     if found is not None:
                         return found
+            if family != "python" or name.startswith("_"):  # "*" takes no _private name
+                continue
+            for module in star_imports(lines[:IMPORT_LINES]):
+                found = self._defined_in(module, name, family, file, depth + 1)
+                if found is not None:
+                    return found
         return None
 
     def _definition(self, file: Path, line: int, family: str, source: str) -> Snippet | None:

@@ -325,6 +325,28 @@ def test_an_imported_definition_heads_the_prompt_as_a_comment(project: Path) -> 
     assert context.stats.snippets == {"imports": 1}
 
 
+def test_a_definition_a_package_re_exports_with_a_star_import_is_found(tmp_path: Path) -> None:
+    """``from pkg import fetch`` where ``pkg/__init__.py`` says ``from ._api import *`` (how
+    many packages expose their API) brought nothing: only re-exports by name were followed."""
+    root = tmp_path / "project"
+    write(
+        root,
+        {
+            "pkg/__init__.py": '"""The API."""\nfrom ._models import *\nfrom ._api import *\n',
+            "pkg/_models.py": "class Item:\n    pass\n",
+            "pkg/_api.py": "def fetch(url: str, *, timeout: float = 5.0) -> bytes:\n"
+            "    return b''\n\n\ndef _sign(url):\n    pass\n",
+        },
+    )
+    context, documents = make_context(root)
+    text = "from pkg import fetch, _sign\n\n\ndef go():\n    |fetch(_sign('x'))\n"
+    prompt = prompt_at(context, documents, root / "main.py", text, "|")
+    block = prompt.partition("# Path: main.py\n")[0]
+    assert "# Path: pkg/_api.py\n# def fetch(url: str, *, timeout: float = 5.0) -> bytes:" in block
+    assert "_sign" not in block  # "*" takes no _private name
+    assert context.stats.snippets == {"imports": 1}
+
+
 def test_the_block_stays_within_context_chars_and_the_prompt_within_its_budget(
     project: Path,
 ) -> None:
