@@ -220,14 +220,12 @@ def read_text(path: Path) -> str:
     ``/proc`` files say 0).
     """
     with os.fdopen(_open_regular(path, os.O_RDONLY), "rb") as handle:
-        if os.fstat(handle.fileno()).st_size > MAX_READ_BYTES:
-            data = b""
-        else:
-            data = handle.read(MAX_READ_BYTES + 1)
-            if len(data) <= MAX_READ_BYTES:
-                return data.decode("utf-8", "replace")
-    message = f"over {MAX_READ_BYTES // 2**20} MB, larger than any usage file"
-    raise OSError(errno.EFBIG, message, str(path))
+        sized_over = os.fstat(handle.fileno()).st_size > MAX_READ_BYTES
+        data = b"" if sized_over else handle.read(MAX_READ_BYTES + 1)
+    if sized_over or len(data) > MAX_READ_BYTES:
+        message = f"over {MAX_READ_BYTES // 2**20} MB, larger than any usage file"
+        raise OSError(errno.EFBIG, message, str(path))
+    return data.decode("utf-8", "replace")
 
 
 def _open_regular(path: Path, flags: int) -> int:

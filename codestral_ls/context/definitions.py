@@ -154,13 +154,19 @@ def _python_block_end(lines: list[str], start: int, most: int = 400) -> int:
 
 def _python_header_end(lines: list[str], start: int) -> int:
     """The last line of the header starting at ``start`` (the one ending the signature)."""
+    end = _header_close(lines, start, SIGNATURE_LINES)
+    return start if end is None else end
+
+
+def _header_close(lines: list[str], start: int, most: int) -> int | None:
+    """The line whose ``:`` closes the header starting at ``start``, within ``most`` lines."""
     depth = 0
-    for number in range(start, min(len(lines), start + SIGNATURE_LINES)):
+    for number in range(start, min(len(lines), start + most)):
         code = lines[number].split("#", 1)[0]
         depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
         if depth <= 0 and code.rstrip().endswith(":"):
             return number
-    return start
+    return None
 
 
 def _docstring(lines: list[str], start: int, most: int) -> list[str]:
@@ -275,14 +281,9 @@ def _member_rank(name: str, decorators: list[str]) -> int | None:
 def _one_line_signature(lines: list[str], start: int) -> str:
     """The header starting at ``start`` on one line (comments dropped, spaces collapsed),
     cut at a parameter past :data:`OUTLINE_SIGNATURE_CHARS`."""
-    parts = []
-    depth = 0
-    for number in range(start, min(len(lines), start + _OUTLINE_HEADER_LINES)):
-        code = lines[number].split("#", 1)[0].strip()
-        parts.append(code)
-        depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
-        if depth <= 0 and code.endswith(":"):
-            break
+    end = _header_close(lines, start, _OUTLINE_HEADER_LINES)
+    last = min(len(lines), start + _OUTLINE_HEADER_LINES) - 1 if end is None else end
+    parts = [line.split("#", 1)[0].strip() for line in lines[start : last + 1]]
     text = re.sub(r"([(\[{]) ", r"\1", " ".join(part for part in parts if part))
     text = re.sub(r",? ([)\]}])", r"\1", text)
     if len(text) <= OUTLINE_SIGNATURE_CHARS:
