@@ -139,3 +139,48 @@ async def test_context_chars_zero_sends_the_current_file_only(
         assert fake.fim_requests[-1].body["prompt"] == text[: text.index("total =")]
     finally:
         await session.stop()
+
+
+async def test_a_large_class_a_package_re_exports_with_a_star_reaches_the_prompt_as_an_outline(
+    fake: FakeMistral, tmp_path: Path
+) -> None:
+    """``from api import Client`` where ``api/__init__.py`` says ``from ._client import *``
+    (httpx's layout): the class is found through the star re-export, and its outline gives
+    the constructor and public methods one line each, its private helpers left out."""
+    helpers = "".join(f"    def _helper_{i}(self) -> None:\n        pass\n\n" for i in range(40))
+    client = (
+        "class Client:\n"
+        '    """Talks to the API."""\n\n'
+        "    def __init__(\n        self,\n        base_url: str,\n        *,\n"
+        "        timeout: float = 5.0,\n    ) -> None:\n        self.base_url = base_url\n\n"
+        + helpers
+        + "    def get(\n        self,\n        path: str,\n    ) -> bytes:\n        return b''\n"
+    )
+    files = {"api/__init__.py": "from ._client import *\n", "api/_client.py": client}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    fake.fim_responder = lambda body: "pass"
+    session = await EditorSession.start(
+        "neovim",
+        server_environment(fake.base_url),
+        options={"contextSources": ["imports"]},
+        workspace=tmp_path.as_uri(),
+    )
+    try:
+        text, line, index = split_marker("from api import Client\n\nc = |Client('x')\n")
+        uri = (tmp_path / "main.py").as_uri()
+        session.open(uri, text)
+        await session.inline(uri, line, index, invoked=True)
+        prompt = fake.fim_requests[-1].body["prompt"]
+        assert (
+            "# Path: api/_client.py\n"
+            "# class Client:\n"
+            '#     """Talks to the API."""\n'
+            "#     def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:\n"
+            "#     def get(self, path: str) -> bytes:\n"
+            "#     ...\n"
+        ) in prompt
+        assert "_helper_" not in prompt
+    finally:
+        await session.stop()
